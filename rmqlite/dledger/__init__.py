@@ -1,0 +1,1 @@
+"""rmqlite.dledger package."""

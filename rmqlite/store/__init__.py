@@ -1,0 +1,1 @@
+"""rmqlite.store package."""
