@@ -36,7 +36,7 @@ async def _serve(make: Callable[[], Any], start: Callable[[Any], Awaitable[None]
     server = make()
     try:
         await start(server)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         print(f"rmqlite: {exc}", file=sys.stderr)
         await server.close()
         return 1
