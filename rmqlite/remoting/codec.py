@@ -5,7 +5,8 @@ How it works (``RemotingCommand.encode/decode``, ``RocketMQSerializable``, ``Net
    counts everything after itself. The header word's top byte is the serialize type
    (0 JSON, 1 ROCKETMQ binary); its low 24 bits are the header length.
 2. ``encode_frame`` writes a command in its ``serialize_type``; JSON headers are
-   compact with alphabetically sorted keys, like fastjson.
+   compact with alphabetically sorted keys, like fastjson, and leave out null fields
+   (an empty ``extFields`` is null in Java).
 3. ``FrameDecoder.feed`` takes any chunk of bytes and returns the commands it
    completes; it keeps the partial tail. Anything malformed (length below 4 or above
    the cap, header longer than the frame, unknown serialize type, bad JSON, bad binary
@@ -53,7 +54,8 @@ def encode_frame(cmd: RemotingCommand) -> bytes:
 def encode_json_header(cmd: RemotingCommand) -> bytes:
     """Compact JSON with keys in fastjson's (alphabetical) order; nulls omitted."""
     obj: dict[str, object] = {"code": cmd.code}
-    obj["extFields"] = cmd.ext_fields
+    if cmd.ext_fields:
+        obj["extFields"] = cmd.ext_fields
     obj["flag"] = cmd.flag
     obj["language"] = cmd.language
     obj["opaque"] = cmd.opaque

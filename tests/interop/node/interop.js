@@ -1,0 +1,529 @@
+#!/usr/bin/env node
+'use strict';
+/*
+ * rmqlite interop driver for the Node.js RocketMQ client `ali-ons` (3.12.x), unmodified.
+ *
+ *   node interop.js --namesrv 127.0.0.1:9876 --scenario produce|tags|retry|all [--timeout-ms 90000]
+ *
+ * How it works:
+ *  1. Every scenario uses a fresh topic, producer group and consumer group (unique suffix), so runs never see
+ *     each other's messages or offsets.
+ *  2. The topic is created through ali-ons itself (MQClientAPI.createTopic = UPDATE_AND_CREATE_TOPIC, code 17)
+ *     on every master broker found in the route of TBW102 (or, if that route is missing, in the cluster info),
+ *     then we wait (bounded) until the name server serves its route. ali-ons cannot auto-create topics: its
+ *     producer throws on TOPIC_NOT_EXIST before it would fall back to TBW102.
+ *  3. Messages are produced first (sync sends, retryTimesWhenSendFailed=0 so no hidden re-sends), then a push
+ *     consumer (CLUSTERING, CONSUME_FROM_FIRST_OFFSET) consumes. Every message carries a user property `nid`
+ *     (its index); the original body/keys/tags/properties and send result are kept to check each delivery
+ *     byte for byte (ali-ons deflates bodies >= 4 KiB before sending and inflates on receipt, so the
+ *     compressed-sysflag path is exercised too).
+ *  4. A scenario waits (bounded) until every expected message was accepted, then lingers `--linger-ms` to
+ *     catch duplicates or unexpected deliveries, closes its clients (bounded) and prints ONE JSON line:
+ *     {"scenario","sent","received","lost","duplicated","altered","ok","error", ...extra diagnostics}.
+ *  5. Exit code: 0 when every scenario is ok, 1 otherwise, 2 on bad arguments. stdout carries only the JSON
+ *     lines; ali-ons warnings and our diagnostics go to stderr.
+ *
+ * Scenarios:
+ *  - produce: bodies 0 B .. 1 MiB (random and compressible), tags, keys, unicode user properties; one group
+ *    must receive every message exactly once with identical body/tags/keys/properties, msgId, queue id/offset.
+ *  - tags: TagA/TagB/TagC/untagged messages, subscription `TagA || TagB`; only TagA/TagB may reach the handler
+ *    and the broker itself must not deliver TagC/untagged ones (we observe raw pull results).
+ *  - retry: the handler throws on the first delivery of every third message; ali-ons sends it back
+ *    (CONSUMER_SEND_MSG_BACK, delayLevel 0); it must come back once with reconsumeTimes > 0, original topic,
+ *    body and properties, ORIGIN_MESSAGE_ID = the first msgId. The broker's delay level 3 (+ reconsumeTimes)
+ *    decides how soon: 10 s on a stock 4.9.4 broker, so test brokers set messageDelayLevel to 1s everywhere.
+ */
+
+const crypto = require('crypto');
+const { Producer, Consumer, Message } = require('ali-ons');
+const RemotingCommand = require('ali-ons/lib/protocol/command/remoting_command');
+const JSON2 = require('JSON2');
+
+const SCENARIOS = [ 'produce', 'tags', 'retry' ];
+const GET_BROKER_CLUSTER_INFO = 106;
+const PERM_READ_WRITE = 6;
+
+// ---------------------------------------------------------------------------------------------------------
+// small helpers
+
+function parseArgs(argv) {
+  const opts = { namesrv: null, scenario: 'all', timeoutMs: 90000, lingerMs: 2000, queues: 4, verbose: false,
+    trace: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`missing value for ${a}`);
+      return argv[++i];
+    };
+    if (a === '--namesrv') opts.namesrv = next();
+    else if (a === '--scenario') opts.scenario = next();
+    else if (a === '--timeout-ms') opts.timeoutMs = Number(next());
+    else if (a === '--linger-ms') opts.lingerMs = Number(next());
+    else if (a === '--queues') opts.queues = Number(next());
+    else if (a === '--verbose') opts.verbose = true;
+    else if (a === '--trace') opts.trace = next();
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!opts.namesrv) throw new Error('--namesrv ADDR is required');
+  if (opts.scenario !== 'all' && !SCENARIOS.includes(opts.scenario)) {
+    throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, all`);
+  }
+  return opts;
+}
+
+function makeLogger(verbose) {
+  return {
+    info(...args) { if (verbose) console.error('[ali-ons info]', ...args); },
+    debug() {},
+    warn(...args) { console.error('[ali-ons warn]', ...args); },
+    error(...args) { console.error('[ali-ons error]', ...args); },
+  };
+}
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+
+/** Resolve with p's value, or reject after ms with a message naming what timed out. */
+function withTimeout(p, ms, what) {
+  let timer;
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([ p, t ]).finally(() => clearTimeout(timer));
+}
+
+/** Poll cond() every 50 ms until it is true or the deadline (epoch ms) passes; returns the last cond(). */
+async function waitUntil(cond, deadline) {
+  while (!cond()) {
+    if (Date.now() >= deadline) return cond();
+    await sleep(50);
+  }
+  return true;
+}
+
+function uniqueSuffix() {
+  return `${Date.now().toString(36)}${crypto.randomBytes(3).toString('hex')}`;
+}
+
+/** A deterministic body: random (incompressible) or a repeated pattern (deflates well). */
+function makeBody(size, compressible, seed) {
+  if (size === 0) return Buffer.alloc(0);
+  if (!compressible) return crypto.randomBytes(size);
+  const pattern = Buffer.from(`rmqlite-node-interop-${seed}-\u00e9\u4e2d-`, 'utf8');
+  const body = Buffer.alloc(size);
+  for (let off = 0; off < size; off += pattern.length) pattern.copy(body, off, 0, Math.min(pattern.length, size - off));
+  return body;
+}
+
+/**
+ * --trace FILE: append one JSON line per remoting frame ali-ons writes or reads: the raw length word, header
+ * word (ali-ons writes/reads it as a plain length), the header JSON exactly as on the wire, and the body size.
+ */
+function installFrameTrace(file) {
+  const fs = require('fs');
+  const out = fs.openSync(file, 'a');
+  const log = (dir, frame) => {
+    const headerWord = frame.readUInt32BE(4);
+    const headerLen = headerWord & 0xFFFFFF;
+    const body = frame.slice(8 + headerLen);
+    // small JSON bodies (heartbeat, route, consumer list) are kept as text
+    const bodyText = body.length && body.length <= 4096 && body[0] === 0x7B ? body.toString('utf8') : undefined;
+    fs.writeSync(out, JSON.stringify({
+      dir, lengthWord: frame.readUInt32BE(0), headerWord,
+      header: frame.slice(8, 8 + headerLen).toString('utf8'), bodyLen: body.length, bodyText,
+    }) + '\n');
+  };
+  const origEncode = RemotingCommand.prototype.encode;
+  RemotingCommand.prototype.encode = function() {
+    const frame = origEncode.call(this);
+    log('out', frame);
+    return frame;
+  };
+  const origDecode = RemotingCommand.decode;
+  // channel.js hands decode() the frame including the 4-byte length word
+  RemotingCommand.decode = function(packet) {
+    log('in', packet);
+    return origDecode.call(this, packet);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// clients and topic creation
+
+function clientOptions(ctx, extra) {
+  return Object.assign({
+    nameSrv: ctx.namesrv,
+    // ali-ons asserts an httpclient exists; it is only used to look up Aliyun name servers, never with nameSrv.
+    httpclient: { request: async () => { throw new Error('httpclient must not be used with nameSrv'); } },
+    clientIP: '127.0.0.1',
+    logger: ctx.logger,
+    pollNameServerInteval: 1000,
+    rebalanceInterval: 1000,
+    heartbeatBrokerInterval: 5000,
+    persistConsumerOffsetInterval: 1000,
+  }, extra);
+}
+
+function newProducer(ctx, name) {
+  const producer = new Producer(clientOptions(ctx, {
+    producerGroup: `PID_node_${name}`,
+    instanceName: `node-${name}-p`,
+    sendMsgTimeout: 10000,
+    retryTimesWhenSendFailed: 0,
+  }));
+  producer.on('error', err => ctx.note('producer error', err));
+  return producer;
+}
+
+/** Master broker addresses: from TBW102's route, else from GET_BROKER_CLUSTER_INFO. */
+async function masterBrokers(mqClient) {
+  try {
+    const route = await mqClient.getDefaultTopicRouteInfoFromNameServer('TBW102', 3000);
+    const addrs = (route && route.brokerDatas || []).map(b => b.brokerAddrs[0]).filter(Boolean);
+    if (addrs.length) return addrs;
+  } catch (err) {
+    // fall through to cluster info
+  }
+  const request = RemotingCommand.createRequestCommand(GET_BROKER_CLUSTER_INFO, {});
+  const response = await mqClient.invokeForNameSrvAtLeastOnce(request, 3000);
+  if (response.code !== 0 || !response.body) {
+    throw new Error(`cluster info failed: code ${response.code} ${response.remark}`);
+  }
+  const info = JSON2.parse(response.body.toString());
+  return Object.values(info.brokerAddrTable || {}).map(b => b.brokerAddrs[0]).filter(Boolean);
+}
+
+/** Create `topic` with `queues` queues on every master, then wait until the name server serves its route. */
+async function ensureTopic(ctx, producer, topic, queues) {
+  await withTimeout(producer.ready(), 15000, 'producer start');
+  const mqClient = producer._mqClient;
+  const brokers = await masterBrokers(mqClient);
+  if (!brokers.length) throw new Error('no master broker registered in the name server');
+  ctx.brokers = brokers;
+  const config = {
+    topicName: topic, readQueueNums: queues, writeQueueNums: queues, perm: PERM_READ_WRITE,
+    topicFilterType: 'SINGLE_TAG', topicSysFlag: 0, order: false,
+  };
+  for (const addr of brokers) await mqClient.createTopic(addr, 'TBW102', config, 5000);
+  const deadline = Date.now() + 15000;
+  let lastErr;
+  while (Date.now() < deadline) {
+    try {
+      const route = await mqClient.getTopicRouteInfoFromNameServer(topic, 3000);
+      if (route && route.queueDatas && route.queueDatas.length) return;
+    } catch (err) {
+      lastErr = err;
+    }
+    await sleep(100);
+  }
+  throw new Error(`route of ${topic} never appeared: ${lastErr && lastErr.message}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// produce + verify
+
+/**
+ * Send every spec ({nid, body, tags, keys, props}) synchronously; return Map nid -> record of what was sent.
+ * A spec with tags === undefined is sent WITHOUT a TAGS property (ali-ons would otherwise send the string "null").
+ */
+async function produceAll(ctx, producer, topic, specs) {
+  const sent = new Map();
+  for (const spec of specs) {
+    const msg = new Message(topic, spec.tags === undefined ? null : spec.tags, Buffer.from(spec.body));
+    if (spec.tags === undefined) delete msg.properties.TAGS;
+    msg.keys = spec.keys;
+    for (const [ k, v ] of Object.entries(spec.props)) msg.properties[k] = v;
+    msg.properties.nid = String(spec.nid);
+    const result = await producer.send(msg);
+    if (result.sendStatus !== 'SEND_OK') throw new Error(`send nid=${spec.nid} status ${result.sendStatus}`);
+    if (!/^[0-9A-F]{32}$/.test(String(result.msgId))) throw new Error(`send nid=${spec.nid} bad msgId ${result.msgId}`);
+    sent.set(spec.nid, Object.assign({}, spec, {
+      msgId: result.msgId, queueId: String(result.messageQueue.queueId), queueOffset: result.queueOffset,
+      compressed: spec.body.length >= 4096,
+    }));
+  }
+  ctx.sentCount = sent.size;
+  return sent;
+}
+
+/** List of differences between a delivered ali-ons message and what was sent (empty = identical). */
+function diffDelivery(ctx, topic, sentRec, msg, isRetry) {
+  const diffs = [];
+  const body = msg.body || Buffer.alloc(0);
+  if (!body.equals(sentRec.body)) diffs.push(`body (${body.length} B vs ${sentRec.body.length} B)`);
+  if (msg.topic !== topic) diffs.push(`topic ${msg.topic}`);
+  const wantTags = sentRec.tags === undefined ? undefined : sentRec.tags;
+  const gotTags = msg.properties.TAGS === null ? undefined : msg.properties.TAGS;
+  if (gotTags !== wantTags) diffs.push(`tags ${gotTags} vs ${wantTags}`);
+  if (msg.properties.KEYS !== sentRec.keys.join(' ')) diffs.push(`keys ${msg.properties.KEYS}`);
+  for (const [ k, v ] of Object.entries(sentRec.props)) {
+    // RocketMQ brokers re-encode properties and drop empty values (Java String.split drops the empty tail)
+    const want = v === '' ? undefined : v;
+    if (msg.properties[k] !== want) diffs.push(`property ${k}=${msg.properties[k]} vs ${want}`);
+  }
+  if (ctx.brokers && !ctx.brokers.includes(msg.storeHost)) diffs.push(`storeHost ${msg.storeHost}`);
+  if (!isRetry) {
+    if (msg.msgId !== sentRec.msgId) diffs.push(`msgId ${msg.msgId} vs ${sentRec.msgId}`);
+    if (String(msg.queueId) !== sentRec.queueId) diffs.push(`queueId ${msg.queueId} vs ${sentRec.queueId}`);
+    if (msg.queueOffset !== sentRec.queueOffset) diffs.push(`queueOffset ${msg.queueOffset} vs ${sentRec.queueOffset}`);
+    if (msg.reconsumeTimes !== 0) diffs.push(`reconsumeTimes ${msg.reconsumeTimes}`);
+  } else {
+    if (!(msg.reconsumeTimes > 0)) diffs.push(`retry reconsumeTimes ${msg.reconsumeTimes}`);
+    const origin = msg.properties.ORIGIN_MESSAGE_ID;
+    if (origin !== sentRec.msgId) diffs.push(`ORIGIN_MESSAGE_ID ${origin} vs ${sentRec.msgId}`);
+    if (msg.properties.RETRY_TOPIC !== topic) diffs.push(`RETRY_TOPIC ${msg.properties.RETRY_TOPIC}`);
+  }
+  return diffs;
+}
+
+/**
+ * Run a push consumer on `topic` with `expression` until every nid in `expected` was accepted (or the deadline),
+ * then linger. `shouldFail(nid, msg)` makes the handler throw (retry scenario). Returns delivery bookkeeping.
+ */
+async function consumeAll(ctx, name, topic, expression, sent, expected, shouldFail) {
+  const book = {
+    accepted: new Map(), // nid -> count of accepted deliveries
+    altered: new Map(), // nid -> first list of diffs
+    unexpected: [], // descriptions of deliveries that must not happen
+    failedOnPurpose: new Map(), // nid -> planned failures
+    retriedOk: new Set(), // nids accepted with reconsumeTimes > 0
+    brokerDelivered: [], // [topic, TAGS] of every message in raw pull results
+  };
+  const consumer = new Consumer(clientOptions(ctx, {
+    consumerGroup: `GID_node_${name}`,
+    instanceName: `node-${name}-c`,
+    consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+    maxReconsumeTimes: 3,
+  }));
+  consumer.on('error', err => {
+    if (!String(err && err.message).includes('rmqlite planned failure')) ctx.note('consumer error', err);
+  });
+  // observe what the broker returns to pulls (before ali-ons' own client-side tag filter)
+  const origPull = consumer.pullKernelImpl.bind(consumer);
+  consumer.pullKernelImpl = async (...args) => {
+    const result = await origPull(...args);
+    for (const m of result.msgFoundList || []) {
+      book.brokerDelivered.push([ m.topic, m.properties.TAGS, m.properties.nid ]);
+    }
+    return result;
+  };
+  consumer.subscribe(topic, expression, async msg => {
+    const nid = Number(msg.properties.nid);
+    const rec = sent.get(nid);
+    if (!rec || !expected.has(nid)) {
+      book.unexpected.push(`handler got nid=${msg.properties.nid} tags=${msg.properties.TAGS}`);
+      return;
+    }
+    if (shouldFail && shouldFail(nid, msg)) {
+      book.failedOnPurpose.set(nid, (book.failedOnPurpose.get(nid) || 0) + 1);
+      throw new Error(`rmqlite planned failure nid=${nid}`);
+    }
+    const isRetry = msg.reconsumeTimes > 0;
+    const diffs = diffDelivery(ctx, topic, rec, msg, isRetry);
+    if (diffs.length && !book.altered.has(nid)) book.altered.set(nid, diffs);
+    if (isRetry) book.retriedOk.add(nid);
+    book.accepted.set(nid, (book.accepted.get(nid) || 0) + 1);
+  });
+  const deadline = ctx.deadline;
+  await waitUntil(() => [ ...expected ].every(nid => book.accepted.has(nid)), deadline);
+  await sleep(Math.max(0, Math.min(ctx.lingerMs, deadline - Date.now())));
+  book.closeError = await closeQuietly(consumer, 'consumer');
+  return book;
+}
+
+async function closeQuietly(client, what) {
+  try {
+    await withTimeout(client.close(), 10000, `${what} close`);
+    return null;
+  } catch (err) {
+    return `${what} close: ${err.message}`;
+  }
+}
+
+/** Build the one-line JSON result from the bookkeeping. */
+function summarize(ctx, scenario, expected, book, extra) {
+  let received = 0;
+  let duplicated = 0;
+  for (const n of book.accepted.values()) {
+    received += n;
+    duplicated += n - 1;
+  }
+  const lost = [ ...expected ].filter(nid => !book.accepted.has(nid));
+  const result = Object.assign({
+    scenario,
+    sent: ctx.sentCount || 0,
+    expected: expected.size,
+    received,
+    lost: lost.length,
+    duplicated,
+    altered: book.altered.size,
+    unexpected: book.unexpected.length,
+  }, extra);
+  const problems = [];
+  if (lost.length) problems.push(`lost nids ${lost.slice(0, 10).join(',')}`);
+  if (duplicated) problems.push(`${duplicated} duplicate deliveries`);
+  for (const [ nid, diffs ] of [ ...book.altered ].slice(0, 5)) {
+    problems.push(`nid ${nid} altered: ${diffs.join('; ')}`);
+  }
+  if (book.unexpected.length) problems.push(`unexpected: ${book.unexpected.slice(0, 5).join('; ')}`);
+  if (extra && extra.problems) problems.push(...extra.problems);
+  delete result.problems;
+  result.ok = problems.length === 0;
+  result.error = problems.length ? problems.join(' | ') : null;
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// scenarios
+
+function produceSpecs() {
+  const sizes = [ 0, 1, 2, 127, 128, 1000, 4095, 4096, 4097, 65535, 65536, 131072, 262144, 524288, 1048575,
+    1048576 ];
+  const specs = [];
+  let nid = 0;
+  for (const size of sizes) {
+    for (const compressible of [ false, true ]) {
+      if (size === 0 && compressible) continue;
+      specs.push({
+        nid, body: makeBody(size, compressible, nid), tags: nid % 2 ? 'TagA' : 'TagB',
+        keys: [ `key-${nid}`, 'shared-key' ],
+        props: { size: String(size), kind: compressible ? 'pattern' : 'random', uni: `h\u00e9llo-\u4e16\u754c-${nid}` },
+      });
+      nid++;
+    }
+  }
+  for (let i = 0; i < 20; i++, nid++) {
+    specs.push({ nid, body: makeBody(1 + (nid * 37) % 600, false, nid), tags: `Tag${nid % 5}`,
+      keys: [ `key-${nid}` ], props: { small: 'yes', empty: '' } });
+  }
+  return specs;
+}
+
+async function scenarioProduce(ctx) {
+  const name = `produce_${ctx.suffix}`;
+  const topic = `NodeInterop_${name}`;
+  const producer = newProducer(ctx, name);
+  const specs = produceSpecs();
+  await ensureTopic(ctx, producer, topic, ctx.queues);
+  const t0 = Date.now();
+  const sent = await produceAll(ctx, producer, topic, specs);
+  const produceMs = Date.now() - t0;
+  const expected = new Set(sent.keys());
+  const book = await consumeAll(ctx, name, topic, '*', sent, expected, null);
+  const closeErr = await closeQuietly(producer, 'producer');
+  const bytes = specs.reduce((s, x) => s + x.body.length, 0);
+  return summarize(ctx, 'produce', expected, book, { bytes, produce_ms: produceMs,
+    problems: [ book.closeError, closeErr ].filter(Boolean) });
+}
+
+async function scenarioTags(ctx) {
+  const name = `tags_${ctx.suffix}`;
+  const topic = `NodeInterop_${name}`;
+  const producer = newProducer(ctx, name);
+  const specs = [];
+  const plan = [ [ 'TagA', 12 ], [ 'TagB', 12 ], [ 'TagC', 12 ], [ undefined, 6 ], [ 'TagAB', 4 ] ];
+  let nid = 0;
+  for (const [ tags, n ] of plan) {
+    for (let i = 0; i < n; i++, nid++) {
+      specs.push({
+        nid, body: makeBody(16 + nid, false, nid), tags, keys: [ `tkey-${nid}` ], props: { t: String(tags) },
+      });
+    }
+  }
+  await ensureTopic(ctx, producer, topic, ctx.queues);
+  const sent = await produceAll(ctx, producer, topic, specs);
+  const expected = new Set(specs.filter(s => s.tags === 'TagA' || s.tags === 'TagB').map(s => s.nid));
+  const book = await consumeAll(ctx, name, topic, 'TagA || TagB', sent, expected, null);
+  const closeErr = await closeQuietly(producer, 'producer');
+  const leaked = book.brokerDelivered.filter(([ t, tag ]) => t === topic && tag !== 'TagA' && tag !== 'TagB');
+  const problems = [ book.closeError, closeErr ].filter(Boolean);
+  if (leaked.length) {
+    const [ , tag, nid ] = leaked[0];
+    problems.push(`broker delivered ${leaked.length} non-matching messages, e.g. tags=${tag} nid=${nid}`);
+  }
+  return summarize(ctx, 'tags', expected, book, {
+    broker_delivered: book.brokerDelivered.filter(([ t ]) => t === topic).length, broker_leaked: leaked.length,
+    problems,
+  });
+}
+
+async function scenarioRetry(ctx) {
+  const name = `retry_${ctx.suffix}`;
+  const topic = `NodeInterop_${name}`;
+  const producer = newProducer(ctx, name);
+  const specs = [];
+  for (let nid = 0; nid < 24; nid++) {
+    // a 6000 B body is deflated by ali-ons: the retry copy must keep the compressed flag
+    const body = nid === 3 ? makeBody(6000, true, nid) : makeBody(10 + nid * 3, false, nid);
+    specs.push({ nid, body, tags: 'TagR', keys: [ `rkey-${nid}` ], props: { r: String(nid % 3 === 0) } });
+  }
+  await ensureTopic(ctx, producer, topic, ctx.queues);
+  const sent = await produceAll(ctx, producer, topic, specs);
+  const expected = new Set(sent.keys());
+  const mustRetry = new Set(specs.filter(s => s.nid % 3 === 0).map(s => s.nid));
+  const shouldFail = (nid, msg) => mustRetry.has(nid) && msg.reconsumeTimes === 0;
+  const book = await consumeAll(ctx, name, topic, '*', sent, expected, shouldFail);
+  const closeErr = await closeQuietly(producer, 'producer');
+  const problems = [ book.closeError, closeErr ].filter(Boolean);
+  const notRetried = [ ...mustRetry ].filter(nid => !book.retriedOk.has(nid));
+  if (notRetried.length) problems.push(`not redelivered with reconsumeTimes>0: ${notRetried.join(',')}`);
+  const spurious = [ ...book.retriedOk ].filter(nid => !mustRetry.has(nid));
+  if (spurious.length) problems.push(`redelivered although consumed fine: ${spurious.join(',')}`);
+  const failedTwice = [ ...book.failedOnPurpose ].filter(([ , n ]) => n > 1).map(([ nid ]) => nid);
+  if (failedTwice.length) problems.push(`first delivery seen more than once: ${failedTwice.join(',')}`);
+  return summarize(ctx, 'retry', expected, book, {
+    failed_on_purpose: book.failedOnPurpose.size, retried: book.retriedOk.size, problems,
+  });
+}
+
+const RUNNERS = { produce: scenarioProduce, tags: scenarioTags, retry: scenarioRetry };
+
+async function runScenario(opts, scenario) {
+  const ctx = {
+    namesrv: opts.namesrv, queues: opts.queues, lingerMs: opts.lingerMs, logger: makeLogger(opts.verbose),
+    suffix: uniqueSuffix(), deadline: Date.now() + opts.timeoutMs, notes: [],
+    note(what, err) {
+      const text = `${what}: ${err && err.name}: ${err && err.message}`;
+      if (this.notes.length < 50) this.notes.push(text);
+      console.error(`[interop ${scenario}] ${text}`);
+    },
+  };
+  const started = Date.now();
+  let result;
+  try {
+    result = await withTimeout(RUNNERS[scenario](ctx), opts.timeoutMs + 30000, `scenario ${scenario}`);
+  } catch (err) {
+    result = { scenario, sent: ctx.sentCount || 0, received: 0, lost: null, duplicated: null, altered: null,
+      ok: false, error: `${err.name}: ${err.message}` };
+  }
+  result.elapsed_ms = Date.now() - started;
+  return result;
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`usage: node interop.js --namesrv HOST:PORT --scenario ${SCENARIOS.join('|')}|all ` +
+      `[--timeout-ms N] [--linger-ms N] [--queues N] [--verbose] [--trace FILE]\n${err.message}`);
+    return 2;
+  }
+  if (opts.trace) installFrameTrace(opts.trace);
+  const scenarios = opts.scenario === 'all' ? SCENARIOS : [ opts.scenario ];
+  let allOk = true;
+  for (const scenario of scenarios) {
+    const result = await runScenario(opts, scenario);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    allOk = allOk && result.ok;
+  }
+  return allOk ? 0 : 1;
+}
+
+process.on('unhandledRejection', err => console.error('[interop] unhandled rejection:', err));
+main().then(code => {
+  // ali-ons keeps scheduled tasks (route polling, heartbeats) alive; flush stdout and leave explicitly.
+  process.stdout.write('', () => process.exit(code));
+}, err => {
+  console.error('[interop] fatal:', err);
+  process.exit(1);
+});
