@@ -36,8 +36,8 @@ async def _serve(make: Callable[[], Any], start: Callable[[Any], Awaitable[None]
     server = make()
     try:
         await start(server)
-    except (OSError, ValueError) as exc:
-        print(f"rmqlite: {exc}", file=sys.stderr)
+    except Exception as exc:  # a failed start is one clear line, not a traceback
+        print(f"rmqlite: cannot start: {exc}", file=sys.stderr)
         await server.close()
         return 1
     print(server.ready_line(), flush=True)
