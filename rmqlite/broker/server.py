@@ -219,11 +219,18 @@ class Broker:
             result.waiter = loop.create_future()
             self.state.holds.add(result)
             return result.waiter
+        if (cmd.code == RequestCode.UPDATE_AND_CREATE_TOPIC and isinstance(result, RemotingCommand)
+                and self.state.topics.data_version.counter != self._registered_version):
+            return self._reply_after_register(result)  # Java registers before answering
         if ctx.wrote:
             self._async_dirty = True
             if (ctx.wait_flush and self.config.is_sync_flush and isinstance(result, RemotingCommand)
                     and result.code == ResponseCode.SUCCESS):
                 return self._reply_after_flush(result)
+        return result
+
+    async def _reply_after_register(self, result: RemotingCommand) -> RemotingCommand:
+        await self._register_all()
         return result
 
     async def _call_consumer(self, cmd: RemotingCommand) -> RemotingCommand:
