@@ -128,8 +128,9 @@ def _content_check(state: BrokerState, topic: str, props_text: str | None, body:
     if props_text is not None and len(props_text.encode("utf-8")) > 32767:
         return f"message properties length too long {len(props_text)}, limit 32767 bytes (32KB)"
     if len(body) > limit:
-        return (f"the message is illegal, msg body length {len(body)} exceeds the limit maxMessageSize={limit}B "
-                f"(msg properties length limit 32KB).")
+        # RocketMQ 4.9.4's exact remark (SendMessageProcessor / PutMessageStatus.MESSAGE_ILLEGAL)
+        return (f"the message is illegal, maybe msg body or properties length not matched. "
+                f"msg body length limit {limit}B, msg properties length limit 32KB.")
     return None
 
 
