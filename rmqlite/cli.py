@@ -1,15 +1,18 @@
-"""Command line: ``python -m rmqlite namesrv|broker ...``.
+"""Command line: ``python -m rmqlite namesrv|broker|cluster|admin|console|bench ...``.
 
 How it works: argparse picks a subcommand; each server runs in one asyncio event loop
 (uvloop when installed) until SIGINT/SIGTERM, then closes cleanly. When a server is
 ready it prints one line, the same text the Java server prints, and flushes stdout so
-that scripts can wait for it.
+that scripts can wait for it. Subcommands other than namesrv/broker live in their own
+packages: each ``<package>.cli`` module in ``EXTRA_COMMANDS`` has
+``register(subparsers)`` adding its parser with ``set_defaults(func=...)``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import signal
 import sys
@@ -17,6 +20,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger("rmqlite")
+
+#: Modules that add their own subcommands (``register(subparsers)``).
+EXTRA_COMMANDS = ["rmqlite.cluster.cli", "rmqlite.admin.cli", "rmqlite.console.cli", "rmqlite.bench.cli"]
 
 
 def _event_loop_policy() -> None:
@@ -85,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("-c", "--config", required=True, help="broker.conf (RocketMQ key=value format)")
     br.add_argument("-n", "--namesrv", default=None, help="namesrv address(es), overrides namesrvAddr")
     br.set_defaults(func=_cmd_broker)
+    for module in EXTRA_COMMANDS:
+        try:
+            importlib.import_module(module).register(sub)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
     return parser
 
 
