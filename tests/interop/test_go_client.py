@@ -33,12 +33,10 @@ Durations against the real broker: ~17 s for all scenarios (orderly ~5 s, retry_
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -49,7 +47,6 @@ HERE = Path(__file__).resolve().parent
 GO_DIR = HERE / "go"
 BINARY = GO_DIR / ".bin" / "gocheck"
 SCENARIOS = ["produce", "clustering", "broadcasting", "tag_filter", "orderly", "retry_dlq", "pull_offset"]
-REAL_BROKER_CONF = {"messageDelayLevel": " ".join(["1s"] * 18)}
 BUILD_TIMEOUT_S = 600
 
 
@@ -86,40 +83,10 @@ def go_binary() -> Path:
     return BINARY
 
 
-def _load_real_rocketmq():
-    """Import real_rocketmq.py by path (tests/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("rmqlite_interop_real_rocketmq", HERE / "real_rocketmq.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-@pytest.fixture(scope="session")
-def _go_real_rocketmq(tmp_path_factory: pytest.TempPathFactory):
-    """REAL Apache RocketMQ 4.9.4 namesrv + broker for the session (only when RMQLITE_INTEROP_TARGET=real)."""
-    if shutil.which("java") is None or shutil.which("mvn") is None:
-        pytest.skip("real RocketMQ 4.9.4 needs java and mvn")
-    rr = _load_real_rocketmq()
-    workdir = tmp_path_factory.mktemp("go-real-rocketmq")
-    with rr.start_real_cluster(workdir, rr.free_port(), rr.free_broker_port(), REAL_BROKER_CONF) as cluster:
-        yield cluster.namesrv_addr
-
-
 @pytest.fixture
-def go_target_addr(request: pytest.FixtureRequest) -> str:
-    """Nameserver address of the cluster under test (see the module docstring for the switches)."""
-    explicit = os.environ.get("RMQLITE_INTEROP_NAMESRV")
-    if explicit:
-        return explicit
-    if os.environ.get("RMQLITE_INTEROP_TARGET", "").lower() == "real":
-        return request.getfixturevalue("_go_real_rocketmq")
-    try:
-        return request.getfixturevalue("namesrv_addr")
-    except pytest.FixtureLookupError:
-        pytest.skip("no `namesrv_addr` fixture (tests/interop/conftest.py); set RMQLITE_INTEROP_TARGET=real to run "
-                    "against real RocketMQ 4.9.4")
+def go_target_addr(interop_namesrv: str) -> str:
+    """Nameserver address of the cluster under test (conftest ``interop_namesrv``)."""
+    return interop_namesrv
 
 
 def _listed(binary: Path) -> dict[str, float]:

@@ -30,12 +30,9 @@ and the broker -> client NOTIFY_CONSUMER_IDS_CHANGED (40) for fast rebalance.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -51,17 +48,6 @@ SCENARIO_DEADLINE_S = 60
 BUILD_TIMEOUT_S = 600
 # Same delay table as conftest.INTEROP_BROKER_CONF, so real and rmqlite runs are configured alike (the scenarios
 # only use level 1, which is 1 s in both this and the default table).
-REAL_EXTRA_BROKER_CONF = {"messageDelayLevel": " ".join(["1s"] * 18)}
-
-
-def _load_real_rocketmq():
-    """Import real_rocketmq.py by path (works whether or not tests/ is a package)."""
-    spec = importlib.util.spec_from_file_location("rmqlite_interop_real_rocketmq", HERE / "real_rocketmq.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _sources_newer_than_jar() -> bool:
@@ -89,30 +75,10 @@ def java_jar() -> Path:
     return JAR
 
 
-@pytest.fixture(scope="session")
-def _real_rocketmq_namesrv(tmp_path_factory):
-    """REAL Apache RocketMQ 4.9.4 namesrv+broker for the whole session (only when asked for)."""
-    if shutil.which("java") is None or shutil.which("mvn") is None:
-        pytest.skip("real RocketMQ needs java and mvn")
-    rr = _load_real_rocketmq()
-    workdir = tmp_path_factory.mktemp("real-rocketmq")
-    with rr.start_real_cluster(workdir, rr.free_port(), rr.free_broker_port(), REAL_EXTRA_BROKER_CONF) as cluster:
-        yield cluster.namesrv_addr
-
-
 @pytest.fixture
-def java_target_addr(request) -> str:
-    """namesrv address of the cluster under test (see module docstring for the env switches)."""
-    explicit = os.environ.get("RMQLITE_INTEROP_NAMESRV")
-    if explicit:
-        return explicit
-    if os.environ.get("RMQLITE_INTEROP_TARGET", "").lower() == "real":
-        return request.getfixturevalue("_real_rocketmq_namesrv")
-    try:
-        return request.getfixturevalue("namesrv_addr")
-    except pytest.FixtureLookupError:
-        pytest.skip("no `namesrv_addr` fixture (tests/interop/conftest.py) - set RMQLITE_INTEROP_TARGET=real "
-                    "to run against real RocketMQ 4.9.4")
+def java_target_addr(interop_namesrv: str) -> str:
+    """namesrv address of the cluster under test (conftest ``interop_namesrv``: rmqlite, real, or explicit)."""
+    return interop_namesrv
 
 
 def run_program(jar: Path, namesrv: str, scenario: str) -> tuple[list[dict], subprocess.CompletedProcess]:

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +32,6 @@ import pytest
 NODE_DIR = Path(__file__).resolve().parent / "node"
 SCENARIOS = ["produce", "tags", "retry"]
 SCENARIO_TIMEOUT_MS = 90_000
-FAST_DELAY_LEVELS = " ".join(["1s"] * 18)
 NPM_CI_TIMEOUT_S = 300
 
 pytestmark = pytest.mark.interop
@@ -68,20 +65,9 @@ def node_project() -> Path:
 
 
 @pytest.fixture(scope="session")
-def node_target_addr(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Name server address for the node scenarios: rmqlite (default) or real RocketMQ 4.9.4 (env target=real)."""
-    target = os.environ.get("RMQLITE_INTEROP_TARGET", "rmqlite")
-    if target != "real":
-        yield request.getfixturevalue("namesrv_addr")
-        return
-    if shutil.which("java") is None:
-        pytest.skip("RMQLITE_INTEROP_TARGET=real needs java (and mvn for the first download)")
-    from real_rocketmq import free_broker_port, free_port, start_real_cluster
-
-    work = tmp_path_factory.mktemp("real-rocketmq-node")
-    with start_real_cluster(work, free_port(), free_broker_port(),
-                            {"messageDelayLevel": FAST_DELAY_LEVELS}) as cluster:
-        yield cluster.namesrv_addr
+def node_target_addr(interop_namesrv: str) -> str:
+    """Name server address for the node scenarios (conftest ``interop_namesrv``)."""
+    return interop_namesrv
 
 
 def _run_driver(project: Path, args: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
