@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     for k, seed in enumerate(seeds, 1):
         try:
             sc = scenario_from_seed(seed, args.nodes)
-            r = run_scenario(sc, trace_keep=10**7 if args.trace else 400)
+            r = run_scenario(sc, trace_keep=10**7 if args.trace else 400,
+                             report_last=10**7 if args.trace else 120)
             worst_leader = max(worst_leader, r.leader_ticks)
             worst_recovery = max(worst_recovery, r.recovery_ticks)
             if r.catchup_ticks <= 1:  # no big backlog: time to a stable leader is election time

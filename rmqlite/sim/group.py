@@ -14,6 +14,10 @@ Rules:
   2. Invariants run after EVERY step (invariants.py), on every write and on every applied entry.
   3. The client counts a proposal as acknowledged only when the node that accepted it (same incarnation)
      applies an entry with the proposal's index, term and payload (SEND_OK implies committed).
+  4. A pending proposal resolves (acked, or failed = TERM_CHANGED) only when its node applies that index.
+     One accepted by a leader that was then deposed and cut from its log may stay pending for good: no
+     log need ever grow back to its index. Only proposals pending at the current leader, in its current
+     term, are sure to resolve (a leader never cuts its own log).
 """
 from __future__ import annotations
 
@@ -147,9 +151,13 @@ class SimClient:
         lost = self.pending.pop((sn.id, sn.inc), None)
         self.unknown += len(lost or ())
 
-    def pending_data(self) -> set[bytes]:
-        """Payloads accepted by a live incarnation and not yet resolved."""
-        return {d for p in self.pending.values() for (_, d) in p.values()}
+    def pending_data(self, at: SimNode | None = None) -> set[bytes]:
+        """Payloads accepted by a live incarnation and not yet resolved; with ``at``, only those that this
+        incarnation of ``at`` accepted in its current term (rule 4)."""
+        if at is None:
+            return {d for p in self.pending.values() for (_, d) in p.values()}
+        term = at.node.term if at.node is not None else -1
+        return {d for (t, d) in self.pending.get((at.id, at.inc), {}).values() if t == term}
 
 
 class SimRaftGroup:

@@ -20,6 +20,9 @@ Rules:
      full recovery within ``recovery_bound`` = 40 election timeouts; both plus one tick per replication
      window (max_inflight x max_batch_entries entries) of backlog that followers may have to catch up
      (with window 1 and batch 1 a 500-entry backlog legitimately takes hundreds of round trips).
+  4. Recovery waits for a probe only while the stable leader holds it in its current term (group.py
+     rule 4); a probe lost with a deposed leader (seed 50832: sent to the isolated old leader just as the
+     heal began) is replaced by a fresh one sent to the current stable leader.
 """
 from __future__ import annotations
 
@@ -171,8 +174,9 @@ def apply_action(g: SimRaftGroup, a: Action) -> None:
         raise ValueError(f"unknown action {a!r}")
 
 
-def run_scenario(sc: Scenario, trace_keep: int = 400) -> SimResult:
-    """Play ``sc``; raises SimFailure (with seed, repro command and trace) on any violation."""
+def run_scenario(sc: Scenario, trace_keep: int = 400, report_last: int = 120) -> SimResult:
+    """Play ``sc``; raises SimFailure (with seed, repro command and the last ``report_last`` trace events)
+    on any violation."""
     trace = Trace(trace_keep)
     g = SimRaftGroup(sc.seed, sc.group, None if sc.preferred is None else f"n{sc.preferred}", trace)
     g.client.load, g.client.max_batch = sc.load, sc.client_batch
@@ -182,8 +186,8 @@ def run_scenario(sc: Scenario, trace_keep: int = 400) -> SimResult:
         if isinstance(exc, SimFailure):
             raise
         why = f"{type(exc).__name__}: {exc}"
-        raise SimFailure(failure_report(sc.seed, why, trace, sc.describe() + "\n  state: " + g.summary()),
-                         sc.seed) from exc
+        raise SimFailure(failure_report(sc.seed, why, trace, sc.describe() + "\n  state: " + g.summary(),
+                                        report_last), sc.seed) from exc
 
 
 def catchup_ticks(cfg: GroupConfig, entries: int) -> int:
@@ -204,6 +208,36 @@ def recovery_bound(cfg: GroupConfig, entries: int) -> int:
     """Ticks allowed from a stable leader to full recovery (preferred leader in place, fresh proposals
     acknowledged, every node caught up): RECOVERY_BOUND_ELECTIONS election timeouts + catch-up."""
     return RECOVERY_BOUND_ELECTIONS * cfg.election_tick + catchup_ticks(cfg, entries)
+
+
+class RecoveryCheck:
+    """The liveness predicate of the recovery phase (called after every tick-level event): a stable leader
+    (the preferred one if set) has acknowledged a fresh probe of 3 proposals, and every node's log and
+    commit index equal the leader's. ``probe`` is the batch being waited for."""
+
+    def __init__(self, g: SimRaftGroup) -> None:
+        self.g = g
+        self.probe: list[bytes] = []
+
+    def __call__(self) -> bool:
+        g = self.g
+        ld = g.stable_leader()
+        if ld is None or ld.node is None:
+            return False
+        if g.preferred is not None and ld.id != g.preferred:
+            return False
+        c = g.client
+        probe = set(self.probe)
+        if not probe or not (probe <= c.acked_data or probe & c.pending_data(ld)):  # rule 4
+            c.target = ld.id
+            self.probe = c.propose(3)
+            return False
+        if not probe <= c.acked_data:
+            return False
+        last, commit = ld.node.log.last_index(), ld.node.log.committed
+        return commit == last and all(
+            sn.node is not None and sn.node.log.committed == commit and sn.node.log.last_index() == last
+            for sn in g.nodes.values())
 
 
 def _play(sc: Scenario, g: SimRaftGroup) -> SimResult:
@@ -229,31 +263,12 @@ def _play(sc: Scenario, g: SimRaftGroup) -> SimResult:
     if not g.run_until(t0 + bound * UNITS_PER_TICK, lambda: g.stable_leader() is not None):
         raise AssertionError(f"liveness: no stable leader {bound} ticks after heal")
     leader_ticks = (g.now - t0) / UNITS_PER_TICK
-    probe: list[bytes] = []
-
-    def recovered() -> bool:
-        nonlocal probe
-        ld = g.stable_leader()
-        if ld is None or ld.node is None:
-            return False
-        if g.preferred is not None and ld.id != g.preferred:
-            return False
-        c = g.client
-        if not probe or not (set(probe) <= c.acked_data or set(probe) & c.pending_data()):
-            c.target = ld.id
-            probe = c.propose(3)
-            return False
-        if not set(probe) <= c.acked_data:
-            return False
-        last, commit = ld.node.log.last_index(), ld.node.log.committed
-        return commit == last and all(
-            sn.node is not None and sn.node.log.committed == commit and sn.node.log.last_index() == last
-            for sn in g.nodes.values())
+    recovered = RecoveryCheck(g)
 
     bound = recovery_bound(sc.group, len(g.inv.committed))
     if not g.run_until(g.now + bound * UNITS_PER_TICK, recovered):
         raise AssertionError(f"liveness: not recovered {bound} ticks after a stable leader "
-                             f"(probe={probe}, preferred={g.preferred})")
+                             f"(probe={recovered.probe}, preferred={g.preferred})")
     for sn in g.nodes.values():
         assert sn.node is not None
         g.inv.check_full(sn.id, sn.disk, sn.node.log.committed)
@@ -270,6 +285,7 @@ def run_seed(seed: int, n_nodes: int | None = None) -> SimResult:
 __all__ = [
     "FAULT_KINDS", "LEADER_BOUND_ELECTIONS", "PLAIN_RAFT_LEADER_BOUND_ELECTIONS", "RECOVERY_BOUND_ELECTIONS",
     "Action", "Scenario", "SimResult",
-    "SimFailure", "catchup_ticks", "leader_bound", "recovery_bound", "random_action", "scenario_from_seed",
+    "SimFailure", "RecoveryCheck", "catchup_ticks", "leader_bound", "recovery_bound", "random_action",
+    "scenario_from_seed",
     "apply_action", "run_scenario", "run_seed",
 ]
