@@ -76,7 +76,7 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(lambda: Broker(config), lambda b: b.start()))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extras: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rmqlite", description=__doc__.splitlines()[0])
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("-c", "--config", required=True, help="broker.conf (RocketMQ key=value format)")
     br.add_argument("-n", "--namesrv", default=None, help="namesrv address(es), overrides namesrvAddr")
     br.set_defaults(func=_cmd_broker)
-    for module in EXTRA_COMMANDS:
+    for module in EXTRA_COMMANDS if extras else ():
         try:
             importlib.import_module(module).register(sub)
         except ModuleNotFoundError as exc:
@@ -101,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # servers start lean: the other subcommands (and their imports) are loaded only when asked for
+    lean = bool({"namesrv", "broker"} & set(argv[:3])) and not {"-h", "--help"} & set(argv)
+    args = build_parser(extras=not lean).parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _event_loop_policy()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
@@ -116,6 +117,13 @@ class BrokerConfig:
     dLegerSelfId: str | None = None
     preferredLeaderId: str | None = None
     enableBatchPush: bool = False
+    # --- rmqlite DLedger timings (docs/dledger.md); not in RocketMQ's broker.conf
+    dLedgerTickMs: int = 25                   # Raft tick length
+    dLedgerHeartbeatTicks: int = 4            # leader heartbeat every 4 ticks (100 ms)
+    dLedgerElectionTimeoutTicks: int = 12     # follower timeout: random in [12, 24) ticks (300-575 ms)
+    dLedgerMaxWaitAckTimeMs: int = 2500       # send waits this long for the quorum (DLedger maxWaitAckTimeMs)
+    dLedgerMaxPendingRequestsNum: int = 10000  # uncommitted entries beyond -> broker busy (LEADER_PENDING_FULL)
+    dLedgerMetaSyncIntervalMs: int = 1000     # followers copy topics/groups/offsets from the leader
     # --- NettyServerConfig.java (BrokerStartup sets 10911)
     listenPort: int = 10911
     serverChannelMaxIdleTimeSeconds: int = 120
@@ -301,7 +309,9 @@ def _validate(key: str, value: Any) -> None:
     if key in ("listenPort", "haListenPort") and not 0 <= value <= 65535:
         raise ConfigError(key, value, "port out of range")
     if key in ("defaultTopicQueueNums", "maxMessageSize", "mappedFileSizeCommitLog",
-               "mappedFileSizeConsumeQueue", "maxHashSlotNum", "maxIndexNum") and value <= 0:
+               "mappedFileSizeConsumeQueue", "maxHashSlotNum", "maxIndexNum", "dLedgerTickMs",
+               "dLedgerHeartbeatTicks", "dLedgerElectionTimeoutTicks", "dLedgerMaxWaitAckTimeMs",
+               "dLedgerMaxPendingRequestsNum", "dLedgerMetaSyncIntervalMs") and value <= 0:
         raise ConfigError(key, value, "must be positive")
 
 
@@ -404,11 +414,36 @@ def load_broker_config(path: str | None, overrides: Mapping[str, object] | None 
 
 
 def apply_startup_rules(config: BrokerConfig) -> BrokerConfig:
-    """BrokerStartup's derived settings: masters get id 0, haListenPort = listenPort + 1."""
-    if config.brokerRole != "SLAVE":
+    """BrokerStartup's derived settings: masters get id 0, haListenPort = listenPort + 1; a DLedger
+    broker starts with id -1 (its role change handler assigns 0 or selfId digits + 1)."""
+    if config.enableDLegerCommitLog:
+        _check_dledger(config)
+        config.brokerId = -1
+    elif config.brokerRole != "SLAVE":
         config.brokerId = 0
     elif config.brokerId <= 0:
         raise ConfigError("brokerId", config.brokerId, "a SLAVE's brokerId must be > 0")
     config.haListenPort = config.listenPort + 1
     config.storePathRootDir = os.path.expanduser(config.storePathRootDir)
     return config
+
+
+def _check_dledger(config: BrokerConfig) -> None:
+    """DLedger keys: selfId letters+digits and listed in dLegerPeers (id-host:port;...)."""
+    self_id = config.dLegerSelfId or ""
+    if not re.fullmatch(r"[A-Za-z]+\d+", self_id):
+        raise ConfigError("dLegerSelfId", self_id, "must be letters followed by digits, e.g. n0")
+    ids = []
+    for item in (config.dLegerPeers or "").split(";"):
+        node, sep, addr = item.strip().partition("-")
+        host, colon, port = addr.rpartition(":")
+        if not item.strip():
+            continue
+        if not sep or not node or not colon or not host or not port.isdigit():
+            raise ConfigError("dLegerPeers", config.dLegerPeers, "expected n0-127.0.0.1:40911;n1-127.0.0.1:40912")
+        ids.append(node)
+    if self_id not in ids:
+        raise ConfigError("dLegerSelfId", self_id, f"not among the dLegerPeers ids {ids}")
+    if config.dLedgerHeartbeatTicks >= config.dLedgerElectionTimeoutTicks:
+        raise ConfigError("dLedgerHeartbeatTicks", config.dLedgerHeartbeatTicks,
+                          "must be below dLedgerElectionTimeoutTicks")

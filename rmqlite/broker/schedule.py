@@ -1,17 +1,24 @@
-"""Delayed delivery (RocketMQ ``ScheduleMessageService`` + the delay part of ``CommitLog``).
+"""Delayed delivery (RocketMQ ``ScheduleMessageService`` + the delay rewrite of ``CommitLog``, 4.9.4).
 
 How it works:
-1. On store, a message whose DELAY property is > 0 (transaction type NOT or COMMIT) is rewritten
-   by the store (Java's CommitLog does it): level clamped to the max level, REAL_TOPIC / REAL_QID
-   saved in its properties, topic -> ``SCHEDULE_TOPIC_XXXX``, queueId -> level - 1.
+1. On store, a message whose DELAY property is > 0 (transaction type NOT or COMMIT) is rewritten by the store
+   (as Java's CommitLog does): level clamped to the max level, REAL_TOPIC / REAL_QID saved in its properties,
+   topic -> ``SCHEDULE_TOPIC_XXXX``, queueId -> level - 1.
 2. ``ScheduleState`` keeps, per level, the next consume-queue offset to deliver (delayOffset.json,
-   ``{"offsetTable":{1:0,3:12}}`` with unquoted int keys). A message is due at its store
-   timestamp + the level's delay (Java's CQ tagsCode for this topic holds the same instant).
-3. ``due(store, now_ms)`` walks each level from its offset and returns the due messages, in
-   order, restored to REAL_TOPIC/REAL_QID with DELAY removed and WAIT=false (REAL_* stay in the
-   properties). It stops a level at the first message not yet due. The caller stores each one
-   and then calls ``advance``.
-4. No clock, no tasks: the shell calls ``deliver_due(state, now_ms)`` on a timer (master only).
+   ``{"offsetTable":{1:0,3:12}}`` with unquoted int keys). A message is due at its store timestamp + the
+   level's delay; a due time further away than one delay period (the clock went back) means "now"
+   (``correctDeliverTimestamp``).
+3. ``due(store, now_ms)`` walks each level from its offset and returns the due messages in queue order; it
+   stops a level at its first message not yet due and remembers the earliest such time in ``next_due_ms``
+   (None: nothing waiting), so a driver can sleep exactly until then. An offset below the queue's minimum or
+   above its maximum is corrected to it (``correctDelayOffset``).
+4. ``deliver_due(state, now_ms)`` stores each due message to REAL_TOPIC / REAL_QID - body, flag, sysFlag, born
+   and store host, born time and reconsumeTimes of the schedule record, its properties text unchanged (REAL_*
+   kept) - then advances that level. Java also keeps DELAY in the stored text while clearing it in the copy
+   the store looks at; our store takes the delay from the text, so DELAY is dropped unless the store offers
+   a ``delay_level`` override on MessageToStore. A record with no usable REAL_TOPIC / REAL_QID, or one that
+   would go back to RMQ_SYS_TRANS_HALF_TOPIC, is skipped (Java discards the latter); a failed put retries the
+   level later. Masters only; no clock, no tasks here.
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rmqlite.broker.persist import load_json, save_json
+from rmqlite.common.message import decode_record, encode_properties
 
-__all__ = ["ScheduleState", "Delivery", "deliver_due", "delay_offsets_path", "SCHEDULE_TOPIC"]
+__all__ = ["SCHEDULE_TOPIC", "Delivery", "ScheduleState", "delay_offsets_path", "deliver_due"]
 
 SCHEDULE_TOPIC = "SCHEDULE_TOPIC_XXXX"
 PROPERTY_DELAY = "DELAY"
@@ -32,17 +40,15 @@ TRANS_HALF_TOPIC = "RMQ_SYS_TRANS_HALF_TOPIC"
 _BATCH = 32
 
 
-
 @dataclass(slots=True)
 class Delivery:
-    """One due delayed message, restored to its real topic/queue."""
+    """One due delayed message."""
 
     level: int
     next_offset: int
     topic: str
     queue_id: int
     record: Any            # decoded MessageExt of the schedule record
-    properties: dict[str, str]   # properties to store
 
 
 class ScheduleState:
@@ -53,6 +59,7 @@ class ScheduleState:
         self.path = path
         self.offsets: dict[int, int] = {}
         self.dirty = False
+        self.next_due_ms: int | None = None
 
     @property
     def max_level(self) -> int:
@@ -82,57 +89,89 @@ class ScheduleState:
             self.offsets[level] = next_offset
             self.dirty = True
 
-    def due(self, store: Any, now_ms: int) -> list[Delivery]:
-        """Due messages of every level, in queue order; stops a level at its first undue one."""
-        from rmqlite.common.message import decode_record
+    def due_at(self, level: int, store_timestamp: int, now_ms: int) -> int:
+        """When a record of ``level`` stored at ``store_timestamp`` is due (Java's corrected deliver time)."""
+        delay = self.delay_ms(level)
+        deliver = store_timestamp + delay
+        return now_ms if deliver > now_ms + delay else deliver
 
+    def due(self, store: Any, now_ms: int) -> list[Delivery]:
+        """Due messages of every level, in queue order; sets ``next_due_ms``."""
         out: list[Delivery] = []
+        nxt: int | None = None
         for level in range(1, self.max_level + 1):
-            qid = level - 1
-            offset = self.offsets.get(level, 0)
-            if store.max_offset(SCHEDULE_TOPIC, qid) <= offset:
-                continue
-            result = store.get_messages(SCHEDULE_TOPIC, qid, offset, _BATCH, None)
-            status = getattr(result.status, "name", str(result.status))
-            if status != "FOUND":
-                if status in ("OFFSET_TOO_SMALL", "OFFSET_OVERFLOW_BADLY"):
-                    self.advance(level, result.next_begin_offset)
-                continue
-            for raw in result.records:
-                msg, _ = decode_record(raw)
-                if msg.store_timestamp + self.delay_ms(level) > now_ms:
-                    break
-                real_topic = msg.properties.get(PROPERTY_REAL_TOPIC)
-                try:
-                    real_qid = int(msg.properties.get(PROPERTY_REAL_QID, ""))
-                except ValueError:
-                    real_qid = -1
-                props = dict(msg.properties)
-                props.pop(PROPERTY_DELAY, None)
-                props["WAIT"] = "false"
-                out.append(Delivery(level, msg.queue_offset + 1, real_topic or "", real_qid, msg, props))
+            level_next = self._due_level(store, level, now_ms, out)
+            if level_next is not None and (nxt is None or level_next < nxt):
+                nxt = level_next
+        self.next_due_ms = nxt
         return out
+
+    def _due_level(self, store: Any, level: int, now_ms: int, out: list[Delivery]) -> int | None:
+        qid = level - 1
+        offset = self.offsets.get(level, 0)
+        max_offset = store.max_offset(SCHEDULE_TOPIC, qid)
+        if offset >= max_offset:
+            if offset > max_offset:
+                self.advance(level, max_offset)
+            return None
+        result = store.get_messages(SCHEDULE_TOPIC, qid, offset, _BATCH, None)
+        status = getattr(result.status, "name", str(result.status))
+        if status != "FOUND":
+            if status in ("OFFSET_TOO_SMALL", "OFFSET_OVERFLOW_BADLY"):
+                self.advance(level, result.next_begin_offset)
+                return now_ms
+            return None
+        records = list(result.records)
+        for raw in records:
+            msg, _ = decode_record(raw)
+            when = self.due_at(level, msg.store_timestamp, now_ms)
+            if when > now_ms:
+                return when
+            out.append(Delivery(level, msg.queue_offset + 1, msg.properties.get(PROPERTY_REAL_TOPIC) or "",
+                                _int(msg.properties.get(PROPERTY_REAL_QID)), msg))
+        return now_ms if len(records) >= _BATCH else None
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or "")
+    except ValueError:
+        return -1
+
+
+def _store_keeps_delay_text() -> bool:
+    """Whether MessageToStore can carry a delay level apart from the properties text."""
+    from rmqlite.store import MessageToStore
+    return "delay_level" in getattr(MessageToStore, "__dataclass_fields__", {})
 
 
 def deliver_due(state: Any, now_ms: int) -> int:
     """Store every due delayed message via ``state`` (a BrokerState); returns how many."""
     delivered = 0
     stalled: set[int] = set()
+    keep_delay = _store_keeps_delay_text()
     for d in state.schedule.due(state.store, now_ms):
         if d.level in stalled:
             continue
         if not d.topic or d.queue_id < 0 or d.topic == TRANS_HALF_TOPIC:
-            state.schedule.advance(d.level, d.next_offset)     # unrecoverable: skip it, as Java does
+            state.schedule.advance(d.level, d.next_offset)     # unrecoverable: skip it
             continue
         m = d.record
+        if keep_delay:
+            props: Any = m.properties_string if m.properties_string is not None else encode_properties(m.properties)
+        else:
+            props = {k: v for k, v in m.properties.items() if k != PROPERTY_DELAY}
         msg = state.new_message(
-            topic=d.topic, queue_id=d.queue_id, body=m.body, properties=d.properties, flag=m.flag,
+            topic=d.topic, queue_id=d.queue_id, body=m.body, properties=props, flag=m.flag,
             sys_flag=m.sys_flag, born_timestamp=m.born_timestamp, born_host=m.born_host,
             store_host=m.store_host, reconsume_times=m.reconsume_times,
         )
+        if keep_delay:
+            msg.delay_level = 0
         result = state.store.put_message(msg, now_ms)
         if getattr(result.status, "name", str(result.status)) != "PUT_OK":
-            stalled.add(d.level)                                # retry this level on the next tick
+            stalled.add(d.level)                                # retry this level shortly
+            state.schedule.next_due_ms = now_ms + 100
             continue
         state.schedule.advance(d.level, d.next_offset)
         delivered += 1

@@ -31,6 +31,7 @@ from typing import Any
 from rmqlite.broker.config import BrokerConfig
 from rmqlite.broker.handlers import dispatch
 from rmqlite.broker.handlers.reply import ReplyPush, finish_reply
+from rmqlite.broker.feature_tasks import REFUSED_ONEWAY
 from rmqlite.broker.long_poll import Hold
 from rmqlite.broker.registration import register_broker_request, unregister_broker_request
 from rmqlite.broker.schedule import deliver_due
@@ -38,6 +39,7 @@ from rmqlite.broker.state import BrokerState, Ctx
 from rmqlite.remoting.codes import RequestCode, ResponseCode
 from rmqlite.remoting.command import RemotingCommand
 from rmqlite.remoting.transport import Connection, RemotingClient, RemotingServer
+from rmqlite.common.aio import wait_event
 
 log = logging.getLogger("rmqlite.broker")
 
@@ -111,12 +113,19 @@ class Broker:
         self._flush_task: asyncio.Task[None] | None = None
         self._async_dirty = False
         self._closing = False
+        self.features: Any = None           # BrokerFeatures (feature_tasks.py): ACL hook, on-time delayed delivery
+        self.dledger: Any = None            # DLedgerMode when enableDLegerCommitLog (dledger_mode.py)
+        if config.enableDLegerCommitLog:
+            from rmqlite.broker.dledger_mode import DLedgerMode
+            self.dledger = DLedgerMode(config, rng=self.rng)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Open the store, listen, register with the nameservers, start the periodic tasks."""
         cfg = self.config
         now = _now_ms()
+        if self._store is None and self.dledger is not None:
+            self._store = self.dledger.create_store(build_store_config(cfg, self.memory_bytes))
         if self._store is None:
             from rmqlite.store.message_store import MessageStore
             self._store = MessageStore(build_store_config(cfg, self.memory_bytes))
@@ -124,7 +133,13 @@ class Broker:
         try:
             self.state = BrokerState.create(cfg, self._store, now)
             self.state.memory_bytes = self.memory_bytes
+            if self.dledger is not None:
+                self.dledger.attach(self)
             self._store.add_dispatch_listener(self._on_dispatch)
+            # --- features hook: ACL (a bad plain_acl.yml stops the start) and on-time delayed delivery ---
+            from rmqlite.broker.feature_tasks import BrokerFeatures
+            self.features = BrokerFeatures(self)
+            self._store.add_dispatch_listener(self.features.on_dispatch)
             self.server = RemotingServer(self.host, cfg.listenPort, name="broker")
             vip_port = cfg.listenPort - 2 if cfg.listenPort > 2 else 0
             self.vip_server = RemotingServer(self.host, vip_port, name="broker-vip")
@@ -135,15 +150,21 @@ class Broker:
             cfg.listenPort = self.server.port
             cfg.haListenPort = cfg.listenPort + 1
             await self.vip_server.start()
+            self._register_wanted = asyncio.Event()
+            if self.dledger is not None:
+                await self.dledger.start()
         except BaseException:
+            if self.dledger is not None:
+                await self.dledger.close()
             await self._close_servers()
             self._store.close()
             self.state = None
             raise
-        self._register_wanted = asyncio.Event()
         await self._register_all()
         for coro in (self._register_loop(), self._ticker(), self._flush_loop(), self._offsets_loop(),
                      self._client_scan_loop(), self._transaction_check_loop()):
+            self._tasks.append(asyncio.create_task(coro))
+        for coro in self.features.tasks():            # features hook
             self._tasks.append(asyncio.create_task(coro))
 
     def ready_line(self) -> str:
@@ -183,6 +204,8 @@ class Broker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self.dledger is not None:
+            await self.dledger.close()
         for hold in state.holds.pop_all():
             self._answer_hold(hold, _now_ms())
         if self._flush_task is not None:
@@ -207,11 +230,22 @@ class Broker:
 
     def _on_request(self, cmd: RemotingCommand, conn: Connection) -> Any:
         assert self.state is not None
+        # --- features hook: ACL check before any handler (Java's RPC hook) ---
+        refusal = self.features.check_request(cmd, conn) if self.features is not None else None
+        if refusal is not None:
+            return None if refusal is REFUSED_ONEWAY else refusal
         if cmd.code in (RequestCode.GET_CONSUMER_RUNNING_INFO, RequestCode.CONSUME_MESSAGE_DIRECTLY):
             return self._call_consumer(cmd)
         ctx = self._ctx(conn)
+        if self.dledger is not None:
+            self.dledger.begin_request()
         result = dispatch(self.state, cmd, ctx)
         self._after(ctx)
+        if self.dledger is not None and isinstance(result, RemotingCommand):
+            waiting = self.dledger.finish_request(cmd, result)   # reply once committed on a quorum
+            if waiting is not None:
+                self._async_dirty = True
+                return waiting
         if isinstance(result, ReplyPush):
             return self._push_reply(cmd, result)
         if isinstance(result, Hold):
@@ -435,10 +469,7 @@ class Broker:
         period = min(60_000, max(10_000, self.config.registerNameServerPeriod)) / 1000.0
         assert self._register_wanted is not None
         while True:
-            try:
-                await asyncio.wait_for(self._register_wanted.wait(), period)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._register_wanted, period)
             self._register_wanted.clear()
             await self._register_all()
 
@@ -448,7 +479,7 @@ class Broker:
         assert state is not None
         addrs = self.config.namesrv_addrs
         self._registered_version = state.topics.data_version.counter
-        if not addrs:
+        if not addrs or state.broker_id < 0:   # DLedger: no id before the first role change
             return
         timeout = self.config.registerBrokerTimeoutMills
         results = await asyncio.gather(
@@ -467,7 +498,7 @@ class Broker:
     async def _unregister_all(self) -> None:
         assert self.state is not None
         addrs = self.config.namesrv_addrs
-        if not addrs:
+        if not addrs or self.state.broker_id < 0:
             return
         await asyncio.gather(
             *(self.namesrv_client.invoke(a, unregister_broker_request(self.state), 3000) for a in addrs),

@@ -51,19 +51,36 @@ def encode_frame(cmd: RemotingCommand) -> bytes:
     return _UINT2.pack(4 + len(header) + len(body), word) + header + body
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def encode_json_header(cmd: RemotingCommand) -> bytes:
     """Compact JSON with keys in fastjson's (alphabetical) order; nulls omitted."""
+    ext = cmd.ext_fields
+    remark = cmd.remark
+    language = cmd.language
+    if type(cmd.code) is int and type(cmd.flag) is int and type(cmd.opaque) is int and type(cmd.version) is int \
+            and type(language) is str and language.isalnum():
+        # Fast path: ints are written as-is, so only extFields / remark need the JSON encoder.
+        text = "".join((
+            '{"code":', str(cmd.code),
+            ',"extFields":' + _dumps(ext) if ext else "",
+            ',"flag":', str(cmd.flag), ',"language":"', language, '","opaque":', str(cmd.opaque),
+            ',"remark":' + _dumps(remark) if remark is not None else "",
+            ',"serializeTypeCurrentRPC":"JSON","version":', str(cmd.version), "}",
+        ))
+        return text.encode("utf-8")
     obj: dict[str, object] = {"code": cmd.code}
-    if cmd.ext_fields:
-        obj["extFields"] = cmd.ext_fields
+    if ext:
+        obj["extFields"] = ext
     obj["flag"] = cmd.flag
-    obj["language"] = cmd.language
+    obj["language"] = language
     obj["opaque"] = cmd.opaque
-    if cmd.remark is not None:
-        obj["remark"] = cmd.remark
+    if remark is not None:
+        obj["remark"] = remark
     obj["serializeTypeCurrentRPC"] = "JSON"
     obj["version"] = cmd.version
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _dumps(obj).encode("utf-8")
 
 
 def encode_binary_header(cmd: RemotingCommand) -> bytes:
@@ -157,6 +174,20 @@ def decode_json_header(header: bytes) -> RemotingCommand:
         raise FrameError(f"invalid JSON header: {exc}") from None
     if not isinstance(obj, dict):
         raise FrameError("JSON header is not an object")
+    # Fast path: what Java/Go clients send (int fields, str language, str-only extFields).
+    get = obj.get
+    code, opaque, flag, version = get("code"), get("opaque", 0), get("flag", 0), get("version", 0)
+    ext, language, remark = get("extFields"), get("language", "JAVA"), get("remark")
+    if (type(code) is int and type(opaque) is int and type(flag) is int and type(version) is int
+            and type(language) is str and (remark is None or type(remark) is str)):
+        if ext is None:
+            ext = {}
+        elif type(ext) is not dict or not all(type(v) is str for v in ext.values()):
+            try:
+                ext = _coerce_ext(ext)
+            except (TypeError, ValueError) as exc:
+                raise FrameError(f"invalid JSON header field: {exc}") from None
+        return RemotingCommand(code, opaque, flag, remark, ext, None, language, version, SerializeType.JSON)
     try:
         return RemotingCommand(
             code=_json_int(obj, "code", required=True),

@@ -15,6 +15,12 @@ How it works:
    gets SYSTEM_ERROR naming the field; any other handler exception gets SYSTEM_ERROR
    with its text.
 5. Closing a connection fails its pending requests with ``RemotingConnectError``.
+6. Writes are coalesced: frames written while a ``data_received`` call is being handled (the
+   replies of synchronous handlers to every request in that chunk) go to the transport in ONE
+   ``writelines`` at its end; frames written elsewhere (replies of async handlers, requests) are
+   queued and flushed by a ``call_soon`` callback, so everything written in one loop iteration
+   leaves in one syscall. Order on the connection is the order of the ``write`` calls; ``close``
+   flushes first.
 """
 
 from __future__ import annotations
@@ -76,10 +82,14 @@ class Connection(asyncio.Protocol):
         self._pending: dict[int, asyncio.Future[RemotingCommand]] = {}
         self._close_callbacks: list[Callable[[Connection], None]] = []
         self._closed_event = asyncio.Event()
+        self._batch: list[bytes] | None = None   # frames not yet handed to the transport (rule 6)
+        self._receiving = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
+        self._loop = asyncio.get_running_loop()
         peer = transport.get_extra_info("peername") or ("", 0)
         sock = transport.get_extra_info("sockname") or ("", 0)
         self.remote_addr = (str(peer[0]), int(peer[1]))
@@ -92,6 +102,17 @@ class Connection(asyncio.Protocol):
             log.warning("%s: closing connection from %s:%d: %s", self.name, *self.remote_addr, exc)
             self.close()
             return
+        if self._receiving:  # re-entered from a handler: the outer call flushes
+            self._handle(commands)
+            return
+        self._receiving = True
+        try:
+            self._handle(commands)
+        finally:
+            self._receiving = False
+            self._flush()
+
+    def _handle(self, commands: list[RemotingCommand]) -> None:
         for cmd in commands:
             if cmd.is_response:
                 fut = self._pending.pop(cmd.opaque, None)
@@ -125,7 +146,23 @@ class Connection(asyncio.Protocol):
         """Send a command, ignoring a closed connection."""
         if self._transport is None or self.closed or self._transport.is_closing():
             return
-        self._transport.write(encode_frame(cmd))
+        frame = encode_frame(cmd)
+        if self._batch is not None:
+            self._batch.append(frame)
+            return
+        self._batch = [frame]
+        if not self._receiving:
+            assert self._loop is not None
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Hand the queued frames to the transport in one call (rule 6)."""
+        batch, self._batch = self._batch, None
+        if batch and self._transport is not None and not self._transport.is_closing():
+            if len(batch) == 1:
+                self._transport.write(batch[0])
+            else:
+                self._transport.writelines(batch)
 
     def send_oneway(self, cmd: RemotingCommand) -> None:
         if not cmd.opaque:
@@ -153,6 +190,7 @@ class Connection(asyncio.Protocol):
 
     def close(self) -> None:
         if self._transport is not None and not self._transport.is_closing():
+            self._flush()
             self._transport.close()
 
     async def wait_closed(self) -> None:

@@ -173,30 +173,34 @@ def test_transaction_commit_and_rollback(h) -> None:
 
 
 def test_transaction_check_service(make_harness) -> None:
+    """Java 4.9.4 semantics (TransactionalMessageServiceImpl.check): every run checks each timed-out half once,
+    re-appending it with TRANSACTION_CHECK_TIMES + 1; the check carries the re-appended copy's offsets."""
     h = make_harness(transactionTimeOut=1000, transactionCheckInterval=500, transactionCheckMax=2)
     h.heartbeat("g", {"T": "*"}, channel="producer-chan")          # registers producer group "pg"
     half = h.send("TX", b"b1", props={"TRAN_MSG": "true", "PGROUP": "pg", "UNIQ_KEY": "UK1"}, f=4)
     h.send("TX", b"b2", props={"TRAN_MSG": "true", "PGROUP": "pg", "UNIQ_KEY": "UK2"}, f=4)
     tx = h.state.transactions
     assert tx.step(h.state, h.now + 999) == []                      # too young
-    reqs = tx.step(h.state, h.now + 1000)
+    reqs = tx.step(h.state, h.now + 1001)
     assert [r.channel for r in reqs] == ["producer-chan", "producer-chan"]
     cmd = reqs[0].command
     assert cmd.code == RequestCode.CHECK_TRANSACTION_STATE and cmd.is_oneway
-    assert cmd.ext_fields["msgId"] == "UK1" and cmd.ext_fields["tranStateTableOffset"] == "0"
+    assert cmd.ext_fields["msgId"] == "UK1" and cmd.ext_fields["tranStateTableOffset"] == "2"   # re-appended copy
     checked, = records(cmd)
     assert checked.topic == "TX" and checked.body == b"b1"
-    assert tx.step(h.state, h.now + 1200) == []                     # checked less than 500 ms ago
-    # the producer commits the first one
-    end = {"producerGroup": "pg", "tranStateTableOffset": 0, "commitLogOffset": cmd.ext_fields["commitLogOffset"],
+    assert checked.properties["TRANSACTION_CHECK_TIMES"] == "1"
+    # the producer commits the first one (offsets of the check)
+    end = {"producerGroup": "pg", "tranStateTableOffset": 2, "commitLogOffset": cmd.ext_fields["commitLogOffset"],
            "commitOrRollback": 8, "msgId": "UK1", "fromTransactionCheck": "true"}
     assert h.call(RequestCode.END_TRANSACTION, end).code == ResponseCode.SUCCESS
-    reqs = tx.step(h.state, h.now + 1600)
+    reqs = tx.step(h.state, h.now + 1600)                          # UK1 resolved; UK2 checked again
     assert [r.command.ext_fields["msgId"] for r in reqs] == ["UK2"]
-    assert h.state.offsets.query("CID_RMQ_SYS_TRANS", "RMQ_SYS_TRANS_HALF_TOPIC", 0) == 1
-    assert tx.step(h.state, h.now + 2200) == []                     # 2 checks done: discarded
+    assert records(reqs[0].command)[0].properties["TRANSACTION_CHECK_TIMES"] == "2"
+    # the copy just written already has TRANSACTION_CHECK_TIMES == max: the same run discards it (needDiscard
+    # comes before the "stored during this run" stop in Java)
     assert h.store.max_offset("TRANS_CHECK_MAX_TIME_TOPIC", 0) == 1
-    assert h.state.offsets.query("CID_RMQ_SYS_TRANS", "RMQ_SYS_TRANS_HALF_TOPIC", 0) == 2
+    assert h.state.offsets.query("CID_RMQ_SYS_TRANS", "RMQ_SYS_TRANS_HALF_TOPIC", 0) == 5
+    assert tx.step(h.state, h.now + 2200) == []
     assert half.code == ResponseCode.SUCCESS
 
 

@@ -5,7 +5,8 @@ UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201,
 DELETE_SUBSCRIPTIONGROUP 207, GET_BROKER_RUNTIME_INFO 28, GET_BROKER_CONFIG 26,
 GET_TOPIC_STATS_INFO 202, GET_CONSUME_STATS 208, GET_CONSUMER_CONNECTION_LIST 203,
 GET_PRODUCER_CONNECTION_LIST 204, QUERY_TOPIC_CONSUME_BY_WHO 300, GET_ALL_CONSUMER_OFFSET 43,
-GET_ALL_DELAY_OFFSET 45, GET_SYSTEM_TOPIC_LIST_FROM_BROKER 305, INVOKE_BROKER_TO_RESET_OFFSET 222.
+GET_ALL_DELAY_OFFSET 45, GET_SYSTEM_TOPIC_LIST_FROM_BROKER 305, INVOKE_BROKER_TO_RESET_OFFSET 222,
+UPDATE_BROKER_CONFIG 25, VIEW_BROKER_STATS_DATA 315, QUERY_CONSUME_QUEUE 321.
 (GET_CONSUMER_RUNNING_INFO 307 / CONSUME_MESSAGE_DIRECTLY 309 are relayed to the consumer by the shell.)
 
 How it works:
@@ -13,6 +14,11 @@ How it works:
    Topic changes bump the topic table's dataVersion; the shell sees that and re-registers.
 2. Object-keyed maps (TopicStatsTable, ConsumeStats) use ``fastjson.ObjKey`` MessageQueue keys.
 3. Runtime info is a KVTable ``{"table":{...}}`` with the keys clusterList/brokerStatus read.
+4. UPDATE_BROKER_CONFIG applies a properties body to the in-memory config (a bad value is refused
+   with SYSTEM_ERROR naming the key; Java ignores it silently); ``brokerPermission`` re-registers.
+5. VIEW_BROKER_STATS_DATA (mqadmin statsAll) answers TOPIC_PUT_NUMS ``topic`` and GROUP_GET_NUMS
+   ``topic@group`` from the store itself: messages stored (resp. stored and consumed by the group)
+   within the last minute / hour / day, tps = sum / window.
 """
 
 from __future__ import annotations
@@ -125,19 +131,42 @@ def runtime_info(state: BrokerState, now_ms: int) -> dict[str, str]:
         "commitLogMinOffset": str(getattr(store, "commitlog_min_offset", 0)),
         "commitLogMaxOffset": str(getattr(store, "commitlog_max_offset", 0)),
         "commitLogDiskRatio": str(_disk_ratio(state.config.commitlog_dir)),
+        f"commitLogDiskRatio_{state.config.commitlog_dir}": str(_disk_ratio(state.config.commitlog_dir)),
+        "commitLogDirCapacity": _dir_capacity(state.config.commitlog_dir),
         "consumeQueueDiskRatio": str(_disk_ratio(state.config.storePathRootDir)),
         "remainTransientStoreBufferNumbs": "0", "remainHowManyDataToFlush": "0 B",
     })
     return info
 
 
-def _disk_ratio(path: str) -> float:
+def _disk_usage(path: str) -> Any:
+    """shutil.disk_usage of ``path`` or of its nearest existing parent (the dir may not exist yet)."""
+    import os
     import shutil
-    try:
-        usage = shutil.disk_usage(path)
-    except OSError:
+    path = os.path.abspath(path)
+    while True:
+        try:
+            return shutil.disk_usage(path)
+        except OSError:
+            parent = os.path.dirname(path)
+            if parent == path:
+                return None
+            path = parent
+
+
+def _disk_ratio(path: str) -> float:
+    usage = _disk_usage(path)
+    if usage is None:
         return -1.0
     return (usage.used / usage.total) if usage.total else 0.0
+
+
+def _dir_capacity(path: str) -> str:
+    usage = _disk_usage(path)
+    if usage is None:
+        return "Total : 0.0 GiB, Free : 0.0 GiB."
+    gib = 1024 ** 3
+    return f"Total : {usage.total / gib:.1f} GiB, Free : {usage.free / gib:.1f} GiB."
 
 
 @handler(RequestCode.GET_BROKER_RUNTIME_INFO)
@@ -148,8 +177,45 @@ def get_broker_runtime_info(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) 
 @handler(RequestCode.GET_BROKER_CONFIG)
 def get_broker_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand:
     version = fastjson.dumps({"counter": 0, "timestamp": state.stats.boot_ms})
-    return cmd.response(ResponseCode.SUCCESS, ext_fields={"version": version},
-                        body=state.config.to_properties_text().encode("utf-8"))
+    lines = [f"{_JAVA_KEY_NAMES.get(k, k)}={v}\n" for k, v in state.config.to_properties().items()
+             if not (v == "" and _is_null(state, k))]
+    return cmd.response(ResponseCode.SUCCESS, ext_fields={"version": version}, body="".join(lines).encode("utf-8"))
+
+
+#: Keys whose Java field name differs from the broker.conf spelling rmqlite uses.
+_JAVA_KEY_NAMES = {"enableBatchPush": "isEnableBatchPush"}
+
+
+def _is_null(state: BrokerState, key: str) -> bool:
+    """Java's properties dump omits null fields (dLegerPeers, haMasterAddress ...)."""
+    try:
+        value = state.config.get(key)
+    except KeyError:
+        return True
+    return value is None or key in _NULL_BY_DEFAULT
+
+
+_NULL_BY_DEFAULT = frozenset({"haMasterAddress", "readOnlyCommitLogStorePaths"})
+
+
+@handler(RequestCode.UPDATE_BROKER_CONFIG)
+def update_broker_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand:
+    """mqadmin updateBrokerConfig: body = properties text; applied to the running config."""
+    from rmqlite.broker.config import ConfigError, parse_properties
+    if not cmd.body:
+        return cmd.response(ResponseCode.SUCCESS)
+    try:
+        pairs = parse_properties(cmd.body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return cmd.response(ResponseCode.SYSTEM_ERROR, "string2Properties error")
+    try:
+        for key, value in pairs:
+            state.config.set(key, value)
+    except ConfigError as exc:
+        return cmd.response(ResponseCode.SYSTEM_ERROR, f"updateBrokerConfig: {exc}")
+    if any(key == "brokerPermission" for key, _ in pairs):
+        state.topics.data_version.next_version(ctx.now_ms)   # the shell sees it and re-registers
+    return cmd.response(ResponseCode.SUCCESS)
 
 
 @handler(RequestCode.GET_TOPIC_STATS_INFO)
@@ -213,7 +279,7 @@ def get_producer_connection_list(state: BrokerState, cmd: RemotingCommand, ctx: 
     group = ext_str(cmd, "producerGroup")
     chans = state.clients.producer_channels(group)
     if not chans:
-        return cmd.response(ResponseCode.SYSTEM_ERROR, "the producer group not exist")
+        return cmd.response(ResponseCode.SYSTEM_ERROR, f"the producer group[{group}] not exist")
     return cmd.response(ResponseCode.SUCCESS, body=json_body({"connectionSet": [_connection(c) for c in chans]}))
 
 
@@ -272,3 +338,89 @@ def invoke_broker_to_reset_offset(state: BrokerState, cmd: RemotingCommand, ctx:
         ctx.outbox.append((chan, RemotingCommand.request(RequestCode.RESET_CONSUMER_CLIENT_OFFSET, ext, body,
                                                          oneway=True)))
     return cmd.response(ResponseCode.SUCCESS, body=json_body({"offsetTable": table}))
+
+
+_STATS_WINDOWS_MS = {"statsMinute": 60_000, "statsHour": 3_600_000, "statsDay": 86_400_000}
+
+
+def _first_offset_since(store: Any, topic: str, queue_id: int, since_ms: int) -> int:
+    """The first queue offset whose message was stored at or after ``since_ms`` (max offset if none)."""
+    lo, hi = max(0, store.min_offset(topic, queue_id)), max(0, store.max_offset(topic, queue_id))
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if store.store_time_at(topic, queue_id, mid) < since_ms:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _window_counts(state: BrokerState, topic: str, group: str | None, now_ms: int) -> dict[str, int]:
+    """Messages of ``topic`` stored in each window (consumed by ``group`` when given)."""
+    cfg = state.topics.get(topic)
+    out = {name: 0 for name in _STATS_WINDOWS_MS}
+    if cfg is None:
+        return out
+    for qid in range(max(cfg.readQueueNums, cfg.writeQueueNums)):
+        end = max(0, state.store.max_offset(topic, qid))
+        if group is not None:
+            end = min(end, max(0, state.offsets.query(group, topic, qid)))
+        for name, window in _STATS_WINDOWS_MS.items():
+            out[name] += max(0, end - _first_offset_since(state.store, topic, qid, now_ms - window))
+    return out
+
+
+@handler(RequestCode.VIEW_BROKER_STATS_DATA)
+def view_broker_stats_data(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand:
+    """BrokerStatsData for TOPIC_PUT_NUMS <topic> and GROUP_GET_NUMS <topic@group>."""
+    name, key = ext_str(cmd, "statsName"), ext_str(cmd, "statsKey")
+    group: str | None = None
+    topic = key
+    if name == "GROUP_GET_NUMS":
+        topic, _, group = key.partition("@")
+        known = state.topics.get(topic) is not None and (
+            group in state.offsets.groups_of_topic(topic) or state.clients.consumer_group(group) is not None)
+    else:
+        known = name == "TOPIC_PUT_NUMS" and state.topics.get(topic) is not None
+    if not known:
+        return cmd.response(ResponseCode.SYSTEM_ERROR, f"The stats <{name}> <{key}> not exist")
+    counts = _window_counts(state, topic, group, ctx.now_ms)
+    body = {period: {"avgpt": 0.0, "sum": counts[period], "tps": counts[period] * 1000.0 / window}
+            for period, window in _STATS_WINDOWS_MS.items()}
+    return cmd.response(ResponseCode.SUCCESS, body=json_body(body))
+
+
+@handler(RequestCode.QUERY_CONSUME_QUEUE)
+def query_consume_queue(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand:
+    """mqadmin queryCq: consume-queue units from ``index`` (at most ``count``)."""
+    topic, queue_id = ext_str(cmd, "topic"), ext_int(cmd, "queueId")
+    index, count = ext_int(cmd, "index"), ext_int(cmd, "count")
+    cfg = state.topics.get(topic)
+    if cfg is None or not 0 <= queue_id < max(cfg.readQueueNums, cfg.writeQueueNums):
+        return cmd.response(ResponseCode.SYSTEM_ERROR, f"{queue_id}@{topic} is not exist!")
+    lo, hi = max(0, state.store.min_offset(topic, queue_id)), max(0, state.store.max_offset(topic, queue_id))
+    body: dict[str, Any] = {"maxQueueIndex": hi, "minQueueIndex": lo}
+    group = ext_opt_str(cmd, "consumerGroup", None)
+    if group:
+        info = state.clients.consumer_group(group)
+        sub = info.subscriptions.get(topic) if info is not None else None
+        if sub is None:
+            body["filterData"] = f"{group}@{topic} is not online!"
+        else:
+            body["subscriptionData"] = sub.to_json()
+    if not lo <= index < hi:
+        return cmd.response(ResponseCode.SUCCESS, f"Index {index} of {queue_id}@{topic} is not exist!",
+                            body=json_body(body))
+    units = []
+    for offset in range(index, min(hi, index + max(0, count))):
+        unit = _cq_unit(state.store, topic, queue_id, offset)
+        if unit is not None:
+            units.append({"eval": False, "physicOffset": unit[0], "physicSize": unit[1], "tagsCode": unit[2]})
+    body["queueData"] = units
+    return cmd.response(ResponseCode.SUCCESS, body=json_body(body))
+
+
+def _cq_unit(store: Any, topic: str, queue_id: int, offset: int) -> tuple[int, int, int] | None:
+    cq = getattr(store, "cqs", {}).get((topic, queue_id))
+    unit = cq.unit(offset) if cq is not None else None
+    return (int(unit[0]), int(unit[1]), int(unit[2])) if unit else None

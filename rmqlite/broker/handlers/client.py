@@ -7,14 +7,15 @@ How it works:
    when the group and the broker allow it. Producer groups are registered too.
 2. UNREGISTER_CLIENT removes the channel from the named producer/consumer group; removing a
    consumer notifies the remaining members.
-3. CHECK_CLIENT_CONFIG: TAG subscriptions are fine; anything else needs enablePropertyFilter
-   (rmqlite has no SQL92 engine, so it answers SYSTEM_ERROR either way).
+3. CHECK_CLIENT_CONFIG: TAG subscriptions are fine; anything else needs enablePropertyFilter and an
+   expression that compiles (``filters.check_client_config``: Java's SUBSCRIPTION_PARSE_FAILED remark).
 """
 
 from __future__ import annotations
 
 from rmqlite.broker.clients import ClientChannelInfo, parse_heartbeat
 from rmqlite.broker.filters import SubscriptionData
+from rmqlite.broker.filters import check_client_config as sql_check_client_config
 from rmqlite.broker.handlers.base import BodyError, handler, parse_json_body
 from rmqlite.broker.state import BrokerState, Ctx
 from rmqlite.broker.topics import PERM_READ, PERM_WRITE, retry_topic
@@ -75,11 +76,6 @@ def check_client_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> R
     raw = body.get("subscriptionData") if isinstance(body, dict) else None
     if not isinstance(raw, dict):
         return cmd.response(ResponseCode.SUCCESS)
-    sub = SubscriptionData.from_json(raw)
-    if sub.is_tag_type:
-        return cmd.response(ResponseCode.SUCCESS)
-    if not state.config.enablePropertyFilter:
-        return cmd.response(ResponseCode.SYSTEM_ERROR,
-                            f"The broker does not support consumer to filter message by {sub.expressionType}")
-    return cmd.response(ResponseCode.SUBSCRIPTION_PARSE_FAILED,
-                        f"rmqlite does not implement {sub.expressionType} filtering")
+    # --- features hook (SQL92: rmqlite.broker.filters.check_client_config) ---
+    code, remark = sql_check_client_config(SubscriptionData.from_json(raw), state.config.enablePropertyFilter)
+    return cmd.response(code, remark)

@@ -5,8 +5,8 @@ How it works:
    topic exists and is readable, 0 <= queueId < readQueueNums.
 2. Subscription: from the request when sysFlag bit2 (0x4) is set, else the one registered by
    HEART_BEAT: no group -> SUBSCRIPTION_NOT_EXIST, no topic -> SUBSCRIPTION_NOT_EXIST,
-   registered subVersion < request subVersion -> SUBSCRIPTION_NOT_LATEST. Non-TAG (SQL92)
-   expressions are refused with SYSTEM_ERROR (not supported).
+   registered subVersion < request subVersion -> SUBSCRIPTION_NOT_LATEST. Non-TAG (SQL92) expressions go
+   through ``filters.property_filter`` (FILTER_DATA_NOT_EXIST, enablePropertyFilter, record filter).
 3. Store status -> code (wire-facts 6.5): FOUND 0; NO_MESSAGE_IN_QUEUE / NO_MATCHED_LOGIC_QUEUE ->
    19 if offset 0 else 21; OFFSET_OVERFLOW_ONE / OFFSET_FOUND_NULL -> 19; OFFSET_OVERFLOW_BADLY and
    OFFSET_TOO_SMALL -> 21; NO_MATCHED_MESSAGE / MESSAGE_WAS_REMOVING -> 20. On a slave without
@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rmqlite.broker.filters import SubscriptionData, SubscriptionParseError, build_subscription, tag_filter
+from rmqlite.broker.filters import (SubscriptionData, SubscriptionParseError, build_subscription, property_filter,
+                                    tag_filter)
 from rmqlite.broker.handlers.base import FAQ_SUFFIX, handler, json_body, status_name
 from rmqlite.broker.handlers.send import store_message
 from rmqlite.broker.long_poll import Hold
@@ -106,10 +107,12 @@ def pull_message(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> Remoting
     sub = _subscription(state, cmd, group, topic, sys_flag, group_cfg)
     if isinstance(sub, RemotingCommand):
         return sub
-    if not sub.is_tag_type:
-        return _error(cmd, ResponseCode.SYSTEM_ERROR,
-                      f"The broker does not support consumer to filter message by {sub.expressionType}")
-    result = state.store.get_messages(topic, queue_id, offset, max(0, max_nums), tag_filter(sub))
+    # --- features hook (SQL92 property filter, rmqlite.broker.filters.property_filter) ---
+    record_filter = property_filter(sub, cfg.enablePropertyFilter, bool(sys_flag & FLAG_SUBSCRIPTION))
+    if isinstance(record_filter, tuple):
+        return _error(cmd, *record_filter)
+    # --- end features hook ---
+    result = state.store.get_messages(topic, queue_id, offset, max(0, max_nums), tag_filter(sub), record_filter)
     reply = _reply(state, cmd, ctx, result, group, topic, queue_id, offset)
     if ctx.first_run and sys_flag & FLAG_COMMIT_OFFSET and state.is_master:
         state.offsets.commit(group, topic, queue_id, commit_offset)

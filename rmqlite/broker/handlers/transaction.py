@@ -36,7 +36,7 @@ def write_op_record(state: BrokerState, half: Any, now_ms: int) -> Any:
     """Mark the half message as resolved (``TransactionalMessageBridge.addRemoveTagInTransactionOp``)."""
     host = state.store_host
     msg = state.new_message(topic=TRANS_OP_HALF_TOPIC, queue_id=half.queue_id, body=str(half.queue_offset).encode(),
-                            properties=encode_properties({"TAGS": REMOVE_TAG, "WAIT": "false"}),
+                            properties=encode_properties({"TAGS": REMOVE_TAG, "WAIT": "true"}),
                             born_timestamp=now_ms, born_host=host, store_host=host)
     return store_message(state, msg, now_ms)
 

@@ -59,9 +59,14 @@ func main() {
 	scale := flag.Float64("timeout-scale", 1.0, "multiply every scenario deadline")
 	logLevel := flag.String("log-level", "error", "client log level on stderr: debug|info|warn|error")
 	list := flag.Bool("list", false, "list scenarios and exit")
+	listFeatures := flag.Bool("list-features", false, "list the feature scenarios (scn_features.go) and exit")
 	flag.Parse()
-	if *list {
-		for _, s := range scenarios {
+	if *list || *listFeatures {
+		shown := scenarios
+		if *listFeatures {
+			shown = featureScenarios
+		}
+		for _, s := range shown {
 			fmt.Printf("%-14s %4.0fs  %s\n", s.Name, s.Timeout.Seconds(), s.Doc)
 		}
 		return
@@ -95,7 +100,7 @@ func pick(spec string) ([]Scenario, error) {
 	}
 	byName := map[string]Scenario{}
 	var names []string
-	for _, s := range scenarios {
+	for _, s := range append(append([]Scenario{}, scenarios...), featureScenarios...) {
 		byName[s.Name] = s
 		names = append(names, s.Name)
 	}

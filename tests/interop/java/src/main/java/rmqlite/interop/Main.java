@@ -31,6 +31,9 @@ public final class Main {
 
     static final Map<String, Scenario> SCENARIOS = new LinkedHashMap<>();
 
+    /** Feature scenarios (tests/features/test_java_features.py): run by name, listed by --list-features, not in "all". */
+    static final Map<String, Scenario> FEATURE_SCENARIOS = new LinkedHashMap<>();
+
     static {
         SCENARIOS.put("produce", ProduceScenarios::produce);
         SCENARIOS.put("size_limits", ProduceScenarios::sizeLimits);
@@ -41,6 +44,7 @@ public final class Main {
         SCENARIOS.put("retry_dlq", ConsumeScenarios::retryDlq);
         SCENARIOS.put("delay", ConsumeScenarios::delay);
         SCENARIOS.put("pull_seek", ProduceScenarios::pullSeek);
+        FeatureScenarios.register(FEATURE_SCENARIOS);
     }
 
     private Main() {
@@ -56,6 +60,7 @@ public final class Main {
                 case "--scenario": scenario = args[++i]; break;
                 case "--deadline-s": deadlineS = Long.parseLong(args[++i]); break;
                 case "--list": System.out.println(String.join("\n", SCENARIOS.keySet())); return;
+                case "--list-features": System.out.println(String.join("\n", FEATURE_SCENARIOS.keySet())); return;
                 default:
                     System.err.println("unknown argument " + args[i]);
                     System.exit(2);
@@ -67,8 +72,9 @@ public final class Main {
         }
         List<String> names = scenario.equals("all") ? new ArrayList<>(SCENARIOS.keySet()) : Arrays.asList(scenario.split(","));
         for (String n : names) {
-            if (!SCENARIOS.containsKey(n)) {
-                System.err.println("unknown scenario " + n + "; known: " + SCENARIOS.keySet());
+            if (!SCENARIOS.containsKey(n) && !FEATURE_SCENARIOS.containsKey(n)) {
+                System.err.println("unknown scenario " + n + "; known: " + SCENARIOS.keySet() + " "
+                    + FEATURE_SCENARIOS.keySet());
                 System.exit(2);
             }
         }
@@ -103,7 +109,8 @@ public final class Main {
                 long t0 = System.nanoTime();
                 ctx.setDeadline(deadlineS);
                 Result res;
-                Future<Result> f = exec.submit(() -> SCENARIOS.get(n).run(ctx));
+                Scenario sc = SCENARIOS.containsKey(n) ? SCENARIOS.get(n) : FEATURE_SCENARIOS.get(n);
+                Future<Result> f = exec.submit(() -> sc.run(ctx));
                 try {
                     res = f.get(deadlineS + 20, TimeUnit.SECONDS);
                 } catch (TimeoutException e) {

@@ -1,0 +1,1 @@
+"""Administration: mqadmin's commands in Python (``python -m rmqlite admin``) and the admin client."""
