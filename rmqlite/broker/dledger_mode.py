@@ -244,6 +244,14 @@ class DLedgerMode:
                                                 perm=PERM_READ | PERM_WRITE), now)
                 log.warning("dledger: adopted topic %s (%d queues) from the consume queues", topic, n)
 
+    def raft_status(self) -> dict[str, str]:
+        """This node's Raft view, added to GET_BROKER_RUNTIME_INFO (the console shows it)."""
+        node = self.driver.node if self.driver is not None else None
+        if node is None:
+            return {}
+        return {"dLedgerRole": node.role.name, "dLedgerTerm": str(node.term),
+                "dLedgerLeaderId": str(node.leader or "")}
+
     def _frame_ext(self) -> dict[str, str]:
         state = self.broker.state if self.broker else None
         if state is None or not self.master:

@@ -132,6 +132,8 @@ class Broker:
         self._store.open(now)
         try:
             self.state = BrokerState.create(cfg, self._store, now)
+            if self.dledger is not None:
+                self.state.raft_status = self.dledger.raft_status
             self.state.memory_bytes = self.memory_bytes
             if self.dledger is not None:
                 self.dledger.attach(self)

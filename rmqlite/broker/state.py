@@ -16,6 +16,8 @@ How it works:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import random
 from dataclasses import dataclass, field
 from typing import Any, Hashable
@@ -85,6 +87,8 @@ class BrokerState:
     broker_id: int = 0
     memory_bytes: int = 8 * 1024 ** 3
     transactions: TransactionChecker = field(default_factory=TransactionChecker)
+    #: DLedger mode: returns {"dLedgerRole", "dLedgerTerm", "dLedgerLeaderId"} for runtime info (shell-set)
+    raft_status: Callable[[], dict[str, str]] | None = None
 
     @classmethod
     def create(cls, config: BrokerConfig, store: Any, now_ms: int, persist: bool = True) -> BrokerState:

@@ -129,7 +129,7 @@ class ConsoleService:
                 elif not n.alive:
                     role = "DOWN"
                 row.update({"nodeId": n.node_id, "role": role, "pid": n.pid, "alive": bool(n.alive),
-                            "raftTerm": n.raft_term})
+                            "raftTerm": n.raft_term if n.raft_term is not None else row.get("raftTerm")})
                 nodes[n.addr] = row
         groups: dict[str, dict[str, Any]] = {}
         namesrvs = [r for r in nodes.values() if str(r.get("role", "")).upper() == "NAMESRV"]
@@ -157,7 +157,9 @@ class ConsoleService:
                         "putToday": int(kv.get("msgPutTotalTodayNow") or 0),
                         "getToday": int(kv.get("msgGetTotalTodayNow") or 0),
                         "commitLogMaxOffset": int(kv.get("commitLogMaxOffset") or 0),
-                        "runtime": kv.get("runtime", "")})
+                        "runtime": kv.get("runtime", ""),
+                        "raftTerm": int(kv["dLedgerTerm"]) if kv.get("dLedgerTerm") else None,
+                        "raftRole": kv.get("dLedgerRole")})
         return row
 
     async def kill(self, node_id: str) -> None:

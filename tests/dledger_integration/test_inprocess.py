@@ -16,6 +16,7 @@ from rmqlite.client import Client
 from rmqlite.common.message import BatchItem, decode_offset_msg_id, encode_batch_body
 from rmqlite.dledger.file_log import read_properties
 from rmqlite.namesrv.server import NameServer
+from rmqlite.remoting import fastjson
 from rmqlite.remoting.codes import RequestCode, ResponseCode
 from rmqlite.remoting.command import RemotingCommand
 
@@ -222,6 +223,26 @@ async def test_restart_resumes_dispatch_without_reapplying(tmp_path: Path) -> No
         assert b.dledger.driver.node.log.applied >= 10     # dispatched entries are not handed out again
         assert b.state.store.max_offset(TOPIC, 0) == 10
         await g.master()
+    finally:
+        await g.close()
+
+
+async def test_runtime_info_reports_the_raft_view(tmp_path: Path) -> None:
+    g = Group(tmp_path)
+    await g.start()
+    try:
+        master = await g.master()
+        async with Client(g.namesrv) as client:
+            views = {}
+            for name, b in g.brokers.items():
+                resp = await client.call(b.config.broker_addr,
+                                         RemotingCommand.request(RequestCode.GET_BROKER_RUNTIME_INFO))
+                views[name] = fastjson.loads(resp.body)["table"]
+        terms = {v["dLedgerTerm"] for v in views.values()}
+        assert len(terms) == 1 and int(terms.pop()) >= 1
+        leaders = [n for n, v in views.items() if v["dLedgerRole"] == "LEADER"]
+        assert [g.brokers[n] for n in leaders] == [master]
+        assert all(v["dLedgerLeaderId"] == leaders[0] for v in views.values())
     finally:
         await g.close()
 

@@ -136,6 +136,8 @@ def runtime_info(state: BrokerState, now_ms: int) -> dict[str, str]:
         "consumeQueueDiskRatio": str(_disk_ratio(state.config.storePathRootDir)),
         "remainTransientStoreBufferNumbs": "0", "remainHowManyDataToFlush": "0 B",
     })
+    if state.raft_status is not None:  # rmqlite extra keys (ignored by mqadmin): the Raft view of this node
+        info.update(state.raft_status())
     return info
 
 

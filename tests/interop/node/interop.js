@@ -4,6 +4,7 @@
  * rmqlite interop driver for the Node.js RocketMQ client `ali-ons` (3.12.x), unmodified.
  *
  *   node interop.js --namesrv 127.0.0.1:9876 --scenario produce|tags|retry|all [--timeout-ms 90000]
+ *   node interop.js --namesrv 127.0.0.1:9876 --scenario failover [--duration-ms 10000] [--await-mark]
  *
  * How it works:
  *  1. Every scenario uses a fresh topic, producer group and consumer group (unique suffix), so runs never see
@@ -32,6 +33,9 @@
  *    (CONSUMER_SEND_MSG_BACK, delayLevel 0); it must come back once with reconsumeTimes > 0, original topic,
  *    body and properties, ORIGIN_MESSAGE_ID = the first msgId. The broker's delay level 3 (+ reconsumeTimes)
  *    decides how soon: 10 s on a stock 4.9.4 broker, so test brokers set messageDelayLevel to 1s everywhere.
+ *  - failover (not part of `all`; see the block comment above scenarioFailover): produce for a while from
+ *    --concurrency loops while someone kills a master (SIGKILL), then a fresh consumer group must get every
+ *    ACKNOWLEDGED send exactly once, byte for byte, with its msgId and queue position.
  */
 
 const crypto = require('crypto');
@@ -40,6 +44,7 @@ const RemotingCommand = require('ali-ons/lib/protocol/command/remoting_command')
 const JSON2 = require('JSON2');
 
 const SCENARIOS = [ 'produce', 'tags', 'retry' ];
+const EXTRA_SCENARIOS = [ 'failover' ]; // run only when named
 const GET_BROKER_CLUSTER_INFO = 106;
 const PERM_READ_WRITE = 6;
 
@@ -48,7 +53,8 @@ const PERM_READ_WRITE = 6;
 
 function parseArgs(argv) {
   const opts = { namesrv: null, scenario: 'all', timeoutMs: 90000, lingerMs: 2000, queues: 4, verbose: false,
-    trace: null };
+    trace: null, durationMs: 10000, awaitMark: false, afterMarkMin: 20, concurrency: 4, routePollMs: 1000,
+    sendRetries: 2 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -62,11 +68,17 @@ function parseArgs(argv) {
     else if (a === '--queues') opts.queues = Number(next());
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--trace') opts.trace = next();
+    else if (a === '--duration-ms') opts.durationMs = Number(next());
+    else if (a === '--await-mark') opts.awaitMark = true;
+    else if (a === '--after-mark-min') opts.afterMarkMin = Number(next());
+    else if (a === '--concurrency') opts.concurrency = Number(next());
+    else if (a === '--route-poll-ms') opts.routePollMs = Number(next());
+    else if (a === '--send-retries') opts.sendRetries = Number(next());
     else throw new Error(`unknown argument ${a}`);
   }
   if (!opts.namesrv) throw new Error('--namesrv ADDR is required');
-  if (opts.scenario !== 'all' && !SCENARIOS.includes(opts.scenario)) {
-    throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, all`);
+  if (opts.scenario !== 'all' && !SCENARIOS.includes(opts.scenario) && !EXTRA_SCENARIOS.includes(opts.scenario)) {
+    throw new Error(`--scenario must be one of ${SCENARIOS.concat(EXTRA_SCENARIOS).join(', ')}, all`);
   }
   return opts;
 }
@@ -475,11 +487,295 @@ async function scenarioRetry(ctx) {
   });
 }
 
-const RUNNERS = { produce: scenarioProduce, tags: scenarioTags, retry: scenarioRetry };
+// ---------------------------------------------------------------------------------------------------------
+// failover: keep producing while a master is killed; nothing acknowledged may be lost, altered or duplicated
+
+/*
+ * scenarioFailover, how it works:
+ *  1. The topic is created on the master of EVERY broker group (GET_BROKER_CLUSTER_INFO, brokerId 0) and we
+ *     wait (bounded) until the route lists queues and a master for every group.
+ *  2. --concurrency loops share one producer and send until told to stop. Every send is one new message
+ *     (`seq` user property); bodies are < 4 KiB on purpose: ali-ons compresses msg.body IN PLACE before the
+ *     first attempt, so an internal retry of a >= 4 KiB body would send it deflated twice. Each send()
+ *     outcome is recorded: SEND_OK = acknowledged (msgId, queue, offset, broker group, time), anything else
+ *     (exception or another status) = not acknowledged. ali-ons itself retries a failed attempt on another
+ *     broker group (--send-retries, its retryTimesWhenSendFailed) for connection errors, timeouts, codes 1 and
+ *     14; a send that still fails is not retried by us (the next loop turn sends the next seq).
+ *  3. Once every group has acknowledged a message, ONE line {"event":"producing",...} goes to stdout: the
+ *     signal for an external actor to kill a master. With --await-mark, a stdin line containing "killed" or
+ *     "mark" records the mark time (say it once the new master is registered).
+ *  4. Production stops when --duration-ms have passed since "producing" AND (without --await-mark, or once
+ *     the mark came and every group acknowledged >= --after-mark-min sends after it); at the latest
+ *     min(30 s, timeout/2) before the deadline (then the missing mark / after-mark sends are problems).
+ *  5. A fresh push consumer group (CONSUME_FROM_FIRST_OFFSET) reads the topic until every acknowledged msgId
+ *     was delivered, then lingers. Delivery checks: an acknowledged msgId exactly once, same body bytes, tags,
+ *     keys, properties, queue id and offset, a store host that is a member of the group that acknowledged
+ *     it. A delivery of an UNacknowledged send (failed, or stored by an attempt ali-ons then retried) is
+ *     allowed but must be intact too. Anything else is unexpected.
+ *  6. The JSON line adds: acked, send_failures (+ failure_kinds), unacked_delivered, per_group {acked,
+ *     acked_after_mark, received, first_ack_after_mark_ms, max_ack_gap_ms, store_hosts_after_mark}, and
+ *     max_ack_gap_ms (longest time without any acknowledgement: what the producer saw of the failover).
+ */
+
+/** GET_BROKER_CLUSTER_INFO as { brokerName: { brokerId: addr } } (ids as strings). */
+async function brokerGroups(mqClient) {
+  const request = RemotingCommand.createRequestCommand(GET_BROKER_CLUSTER_INFO, {});
+  const response = await mqClient.invokeForNameSrvAtLeastOnce(request, 3000);
+  if (response.code !== 0 || !response.body) {
+    throw new Error(`cluster info failed: code ${response.code} ${response.remark}`);
+  }
+  const info = JSON2.parse(response.body.toString());
+  const out = {};
+  for (const [ name, data ] of Object.entries(info.brokerAddrTable || {})) out[name] = data.brokerAddrs || {};
+  return out;
+}
+
+/** Create `topic` on the master of every group; wait until the route has queues and a master for each. */
+async function ensureTopicOnEveryGroup(ctx, producer, topic, queues) {
+  await withTimeout(producer.ready(), 15000, 'producer start');
+  const mqClient = producer._mqClient;
+  const groups = await brokerGroups(mqClient);
+  const masters = Object.entries(groups).filter(([ , ids ]) => ids['0']);
+  if (!masters.length) throw new Error('no master broker registered in the name server');
+  ctx.groupMembers = {};
+  for (const [ name, ids ] of Object.entries(groups)) ctx.groupMembers[name] = new Set(Object.values(ids));
+  const config = {
+    topicName: topic, readQueueNums: queues, writeQueueNums: queues, perm: PERM_READ_WRITE,
+    topicFilterType: 'SINGLE_TAG', topicSysFlag: 0, order: false,
+  };
+  for (const [ , ids ] of masters) await mqClient.createTopic(ids['0'], 'TBW102', config, 5000);
+  const wanted = masters.map(([ name ]) => name).sort();
+  const deadline = Date.now() + 15000;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const route = await mqClient.getTopicRouteInfoFromNameServer(topic, 3000);
+      const queued = new Set((route && route.queueDatas || []).map(q => q.brokerName));
+      const mastered = new Set((route && route.brokerDatas || []).filter(b => b.brokerAddrs && b.brokerAddrs['0'])
+        .map(b => b.brokerName));
+      if (wanted.every(g => queued.has(g) && mastered.has(g))) return wanted;
+      last = `queues on ${[ ...queued ]}, masters of ${[ ...mastered ]}`;
+    } catch (err) {
+      last = err.message;
+    }
+    await sleep(100);
+  }
+  throw new Error(`route of ${topic} never covered ${wanted.join(',')}: ${last}`);
+}
+
+/** host:port encoded in an offset msgId (first 8 hex = IPv4, next 8 = port). */
+function storeAddrOfMsgId(msgId) {
+  const b = Buffer.from(String(msgId).slice(0, 16), 'hex');
+  return b.length === 8 ? `${b[0]}.${b[1]}.${b[2]}.${b[3]}:${b.readInt32BE(4)}` : '?';
+}
+
+function failoverSpec(seq) {
+  const size = seq % 50 === 0 ? 0 : 1 + (seq * 131) % 3000;
+  return {
+    seq, body: makeBody(size, seq % 3 === 0, seq), tags: `TagF${seq % 4}`, keys: [ `fkey-${seq}` ],
+    props: { seq: String(seq), kind: seq % 3 === 0 ? 'pattern' : 'random', uni: `f\u00e9-\u4e16-${seq}` },
+  };
+}
+
+/** One producing loop: send new messages until st.stop; record every outcome in st. */
+async function failoverWorker(ctx, st, producer, topic) {
+  while (!st.stop) {
+    const spec = failoverSpec(st.nextSeq++);
+    st.attempts.set(spec.seq, spec);
+    const msg = new Message(topic, spec.tags, Buffer.from(spec.body));
+    msg.keys = spec.keys;
+    for (const [ k, v ] of Object.entries(spec.props)) msg.properties[k] = v;
+    let failure = null;
+    try {
+      const r = await producer.send(msg);
+      if (r.sendStatus === 'SEND_OK' && /^[0-9A-F]{32}$/.test(String(r.msgId))) {
+        const at = Date.now();
+        const group = r.messageQueue.brokerName;
+        st.acked.set(r.msgId, Object.assign({}, spec, {
+          msgId: r.msgId, queueId: String(r.messageQueue.queueId), queueOffset: r.queueOffset, group, at,
+          afterMark: st.markAt !== null && at > st.markAt,
+        }));
+        if (!st.ackTimes[group]) st.ackTimes[group] = [];
+        st.ackTimes[group].push(at);
+      } else {
+        st.notOk++;
+        failure = `status ${r.sendStatus} msgId ${r.msgId}`;
+      }
+    } catch (err) {
+      failure = `${err.name}: ${err.message}`;
+    }
+    if (failure !== null) {
+      st.failures++;
+      // group messages by kind: drop numbers (times, ports, counts) so identical causes add up
+      const kind = failure.replace(/\d+/g, 'N').slice(0, 160);
+      st.failureKinds.set(kind, (st.failureKinds.get(kind) || 0) + 1);
+      if (st.failures <= 5) console.error(`[interop failover] send seq=${spec.seq} failed: ${failure}`);
+      await sleep(20); // client-side backoff, so a dead route cannot spin this loop
+    }
+  }
+}
+
+/** Acknowledgements of `group` after the mark. */
+function ackedAfterMark(st, group) {
+  const times = st.ackTimes[group] || [];
+  return st.markAt === null ? 0 : times.filter(t => t > st.markAt).length;
+}
+
+/** Longest interval without an acknowledgement in `times` (sorted), within [from, to]. */
+function maxGap(times, from, to) {
+  let prev = from;
+  let gap = 0;
+  for (const t of times) {
+    gap = Math.max(gap, t - prev);
+    prev = t;
+  }
+  return Math.max(gap, to - prev);
+}
+
+function listenForMark(st) {
+  const readline = require('readline');
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on('line', line => {
+    if (st.markAt === null && /killed|mark/i.test(line)) st.markAt = Date.now();
+  });
+  rl.on('error', () => {});
+  return rl;
+}
+
+/** Checks one delivery of an acknowledged (rec.msgId) or unacknowledged (rec = attempt spec) message. */
+function diffFailoverDelivery(ctx, topic, rec, msg, acked) {
+  const diffs = [];
+  const body = msg.body || Buffer.alloc(0);
+  if (!body.equals(rec.body)) diffs.push(`body (${body.length} B vs ${rec.body.length} B)`);
+  if (msg.topic !== topic) diffs.push(`topic ${msg.topic}`);
+  if (msg.properties.TAGS !== rec.tags) diffs.push(`tags ${msg.properties.TAGS} vs ${rec.tags}`);
+  if (msg.properties.KEYS !== rec.keys.join(' ')) diffs.push(`keys ${msg.properties.KEYS}`);
+  for (const [ k, v ] of Object.entries(rec.props)) {
+    if (msg.properties[k] !== v) diffs.push(`property ${k}=${msg.properties[k]} vs ${v}`);
+  }
+  if (msg.reconsumeTimes !== 0) diffs.push(`reconsumeTimes ${msg.reconsumeTimes}`);
+  if (acked) {
+    if (String(msg.queueId) !== rec.queueId) diffs.push(`queueId ${msg.queueId} vs ${rec.queueId}`);
+    if (msg.queueOffset !== rec.queueOffset) diffs.push(`queueOffset ${msg.queueOffset} vs ${rec.queueOffset}`);
+    const members = ctx.groupMembers[rec.group];
+    if (!members || !members.has(msg.storeHost)) diffs.push(`storeHost ${msg.storeHost} not in ${rec.group}`);
+  }
+  return diffs;
+}
+
+async function failoverConsume(ctx, name, topic, st) {
+  const book = { accepted: new Map(), altered: new Map(), unexpected: [], unacked: 0, perGroup: {} };
+  const consumer = new Consumer(clientOptions(ctx, {
+    nameSrv: ctx.namesrv.split(';'),
+    consumerGroup: `GID_node_${name}`,
+    instanceName: `node-${name}-c`,
+    consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+    pollNameServerInteval: ctx.opts.routePollMs,
+  }));
+  consumer.on('error', err => ctx.note('consumer error', err));
+  consumer.subscribe(topic, '*', async msg => {
+    const rec = st.acked.get(msg.msgId);
+    if (rec) {
+      const diffs = diffFailoverDelivery(ctx, topic, rec, msg, true);
+      if (diffs.length && !book.altered.has(msg.msgId)) book.altered.set(msg.msgId, diffs);
+      book.accepted.set(msg.msgId, (book.accepted.get(msg.msgId) || 0) + 1);
+      book.perGroup[rec.group] = (book.perGroup[rec.group] || 0) + 1;
+      return;
+    }
+    const spec = st.attempts.get(Number(msg.properties.seq));
+    if (!spec) {
+      book.unexpected.push(`msgId ${msg.msgId} seq=${msg.properties.seq}`);
+      return;
+    }
+    book.unacked++;
+    const diffs = diffFailoverDelivery(ctx, topic, spec, msg, false);
+    if (diffs.length && !book.altered.has(msg.msgId)) book.altered.set(msg.msgId, [ 'unacknowledged send', ...diffs ]);
+  });
+  await waitUntil(() => [ ...st.acked.keys() ].every(id => book.accepted.has(id)), ctx.deadline);
+  await sleep(Math.max(0, Math.min(ctx.lingerMs, ctx.deadline - Date.now())));
+  book.closeError = await closeQuietly(consumer, 'consumer');
+  return book;
+}
+
+async function scenarioFailover(ctx) {
+  const opts = ctx.opts;
+  const name = `failover_${ctx.suffix}`;
+  const topic = `NodeInterop_${name}`;
+  const producer = new Producer(clientOptions(ctx, {
+    nameSrv: ctx.namesrv.split(';'), // every nameserver of `a;b` (ali-ons takes an array)
+    producerGroup: `PID_node_${name}`,
+    instanceName: `node-${name}-p`,
+    sendMsgTimeout: 3000,
+    retryTimesWhenSendFailed: opts.sendRetries,
+    pollNameServerInteval: opts.routePollMs,
+  }));
+  producer.on('error', err => ctx.note('producer error', err));
+  const groups = await ensureTopicOnEveryGroup(ctx, producer, topic, ctx.queues);
+  const st = {
+    stop: false, nextSeq: 0, attempts: new Map(), acked: new Map(), ackTimes: {}, failures: 0, notOk: 0,
+    failureKinds: new Map(), markAt: null,
+  };
+  const rl = opts.awaitMark ? listenForMark(st) : null;
+  const problems = [];
+  const hardEnd = ctx.deadline - Math.min(30000, opts.timeoutMs / 2);
+  const t0 = Date.now();
+  const workers = [];
+  for (let i = 0; i < Math.max(1, opts.concurrency); i++) workers.push(failoverWorker(ctx, st, producer, topic));
+  // 3. every group took a write: tell the outside world
+  const everyGroup = () => groups.every(g => (st.ackTimes[g] || []).length > 0);
+  if (!await waitUntil(everyGroup, hardEnd)) problems.push(`not every group acknowledged a send: ${groups}`);
+  const producingAt = Date.now();
+  process.stdout.write(JSON.stringify({ event: 'producing', topic, groups, acked: st.acked.size }) + '\n');
+  // 4. stop condition
+  const done = () => Date.now() - producingAt >= opts.durationMs &&
+    (!opts.awaitMark || (st.markAt !== null && groups.every(g => ackedAfterMark(st, g) >= opts.afterMarkMin)));
+  await waitUntil(done, hardEnd);
+  st.stop = true;
+  await Promise.all(workers);
+  const producedAt = Date.now();
+  if (rl) rl.close();
+  if (opts.awaitMark && st.markAt === null) problems.push('no mark line on stdin before the deadline');
+  for (const g of groups) {
+    if (opts.awaitMark && st.markAt !== null && ackedAfterMark(st, g) < opts.afterMarkMin) {
+      problems.push(`${g}: only ${ackedAfterMark(st, g)} acknowledged sends after the mark`);
+    }
+  }
+  ctx.sentCount = st.attempts.size;
+  // 5. read everything back with a fresh group
+  const book = await failoverConsume(ctx, name, topic, st);
+  const closeErr = await closeQuietly(producer, 'producer');
+  problems.push(...[ book.closeError, closeErr ].filter(Boolean));
+  const perGroup = {};
+  for (const g of Object.keys(st.ackTimes).concat(groups).filter((x, i, a) => a.indexOf(x) === i).sort()) {
+    const times = st.ackTimes[g] || [];
+    const after = st.markAt === null ? [] : times.filter(t => t > st.markAt);
+    const hostsAfter = new Set([ ...st.acked.values() ].filter(r => r.group === g && r.afterMark)
+      .map(r => storeAddrOfMsgId(r.msgId)));
+    perGroup[g] = {
+      acked: times.length, acked_after_mark: after.length, received: book.perGroup[g] || 0,
+      first_ack_after_mark_ms: after.length ? after[0] - st.markAt : null,
+      max_ack_gap_ms: maxGap(times, producingAt, producedAt), store_hosts_after_mark: [ ...hostsAfter ].sort(),
+    };
+  }
+  const allTimes = Object.values(st.ackTimes).flat().sort((a, b) => a - b);
+  const expected = new Set(st.acked.keys());
+  const result = summarize(ctx, 'failover', expected, book, {
+    topic, groups, acked: st.acked.size, send_failures: st.failures, not_ok_status: st.notOk,
+    failure_kinds: Object.fromEntries([ ...st.failureKinds ].sort((a, b) => b[1] - a[1]).slice(0, 6)),
+    unacked_delivered: book.unacked, per_group: perGroup,
+    mark_after_producing_ms: st.markAt === null ? null : st.markAt - producingAt,
+    max_ack_gap_ms: maxGap(allTimes, producingAt, producedAt), produce_ms: producedAt - t0,
+    acked_per_s: Math.round(st.acked.size * 1000 / Math.max(1, producedAt - t0)), problems,
+  });
+  result.duplicated_acked = result.duplicated;
+  return result;
+}
+
+const RUNNERS = { produce: scenarioProduce, tags: scenarioTags, retry: scenarioRetry, failover: scenarioFailover };
 
 async function runScenario(opts, scenario) {
   const ctx = {
-    namesrv: opts.namesrv, queues: opts.queues, lingerMs: opts.lingerMs, logger: makeLogger(opts.verbose),
+    namesrv: opts.namesrv, queues: opts.queues, lingerMs: opts.lingerMs, logger: makeLogger(opts.verbose), opts,
     suffix: uniqueSuffix(), deadline: Date.now() + opts.timeoutMs, notes: [],
     note(what, err) {
       const text = `${what}: ${err && err.name}: ${err && err.message}`;
@@ -504,8 +800,10 @@ async function main() {
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (err) {
-    console.error(`usage: node interop.js --namesrv HOST:PORT --scenario ${SCENARIOS.join('|')}|all ` +
-      `[--timeout-ms N] [--linger-ms N] [--queues N] [--verbose] [--trace FILE]\n${err.message}`);
+    console.error(`usage: node interop.js --namesrv HOST:PORT --scenario ${SCENARIOS.concat(EXTRA_SCENARIOS).join('|')}|all ` +
+      `[--timeout-ms N] [--linger-ms N] [--queues N] [--verbose] [--trace FILE]\n` +
+      '  failover only: [--duration-ms N] [--await-mark] [--after-mark-min N] [--concurrency N] ' +
+      `[--route-poll-ms N] [--send-retries N]\n${err.message}`);
     return 2;
   }
   if (opts.trace) installFrameTrace(opts.trace);
