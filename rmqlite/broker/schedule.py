@@ -14,9 +14,8 @@ How it works:
    above its maximum is corrected to it (``correctDelayOffset``).
 4. ``deliver_due(state, now_ms)`` stores each due message to REAL_TOPIC / REAL_QID - body, flag, sysFlag, born
    and store host, born time and reconsumeTimes of the schedule record, its properties text unchanged (REAL_*
-   kept) - then advances that level. Java also keeps DELAY in the stored text while clearing it in the copy
-   the store looks at; our store takes the delay from the text, so DELAY is dropped unless the store offers
-   a ``delay_level`` override on MessageToStore. A record with no usable REAL_TOPIC / REAL_QID, or one that
+   kept) - then advances that level. Like Java, the delivered record keeps DELAY in its text; it is
+   stored with ``MessageToStore.delay_level = 0`` so the store does not delay it again. A record with no usable REAL_TOPIC / REAL_QID, or one that
    would go back to RMQ_SYS_TRANS_HALF_TOPIC, is skipped (Java discards the latter); a failed put retries the
    level later. Masters only; no clock, no tasks here.
 """
@@ -139,17 +138,10 @@ def _int(text: str | None) -> int:
         return -1
 
 
-def _store_keeps_delay_text() -> bool:
-    """Whether MessageToStore can carry a delay level apart from the properties text."""
-    from rmqlite.store import MessageToStore
-    return "delay_level" in getattr(MessageToStore, "__dataclass_fields__", {})
-
-
 def deliver_due(state: Any, now_ms: int) -> int:
     """Store every due delayed message via ``state`` (a BrokerState); returns how many."""
     delivered = 0
     stalled: set[int] = set()
-    keep_delay = _store_keeps_delay_text()
     for d in state.schedule.due(state.store, now_ms):
         if d.level in stalled:
             continue
@@ -157,17 +149,13 @@ def deliver_due(state: Any, now_ms: int) -> int:
             state.schedule.advance(d.level, d.next_offset)     # unrecoverable: skip it
             continue
         m = d.record
-        if keep_delay:
-            props: Any = m.properties_string if m.properties_string is not None else encode_properties(m.properties)
-        else:
-            props = {k: v for k, v in m.properties.items() if k != PROPERTY_DELAY}
+        props: Any = m.properties_string if m.properties_string is not None else encode_properties(m.properties)
         msg = state.new_message(
             topic=d.topic, queue_id=d.queue_id, body=m.body, properties=props, flag=m.flag,
             sys_flag=m.sys_flag, born_timestamp=m.born_timestamp, born_host=m.born_host,
             store_host=m.store_host, reconsume_times=m.reconsume_times,
         )
-        if keep_delay:
-            msg.delay_level = 0
+        msg.delay_level = 0        # keep DELAY in the text (as Java does) without delaying again
         result = state.store.put_message(msg, now_ms)
         if getattr(result.status, "name", str(result.status)) != "PUT_OK":
             stalled.add(d.level)                                # retry this level shortly

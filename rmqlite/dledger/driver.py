@@ -49,6 +49,7 @@ from rmqlite.dledger.wire import (
     decode_messages,
     encode_messages,
 )
+from rmqlite.common.aio import wait_event
 from rmqlite.remoting.command import RemotingCommand
 from rmqlite.remoting.transport import Connection, RemotingClient, RemotingServer
 
@@ -58,6 +59,18 @@ ApplyHook = Callable[[list[Entry]], None]
 RoleHook = Callable[[SoftState, bool], None]
 _BACKLOG_MAX = 256
 _RECONNECT_MS = 50
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]], timeout_s: float, what: str) -> None:
+    """Cancel ``tasks`` and wait for them at most ``timeout_s`` (close paths must stay bounded: a task whose
+    cancellation was swallowed, e.g. by ``asyncio.wait_for`` on 3.11, is logged and left behind)."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for task in pending:
+        log.warning("%s: task %s did not stop within %.1fs after cancel", what, task.get_name(), timeout_s)
 
 
 class TermChanged(Exception):
@@ -209,6 +222,10 @@ class RaftDriver:
         self._timer = loop.call_at(self._next_tick, self._on_tick)
         for link in self.links.values():
             link.connect()
+        # a brand-new group (term 0, empty log) need not sit out a whole election timeout: its preferred
+        # leader (or else its first voter) campaigns as soon as it reaches a quorum of peers
+        self._fast_start = (self.node.term == 0 and self.node.last_index == 0
+                            and self.gc.self_id == (self.node.preferred or min(self.node.voters)))
         self._tasks.append(asyncio.create_task(self._flush_loop()))
         self._process()
 
@@ -221,9 +238,7 @@ class RaftDriver:
         self.closed = True
         if self._timer is not None:
             self._timer.cancel()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks, 2.0, f"dledger {self.gc.self_id}")
         self._flush()
         for waiters in self._waiters.values():
             for _term, fut in waiters:
@@ -247,16 +262,18 @@ class RaftDriver:
         if best is None or not node.transfer_leadership(best):
             return
         self._process()
-        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000.0
-        while node.is_leader and not self.closed:
-            self._role_changed.clear()
-            left = deadline - asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_ms / 1000.0
+        poll = 4 * self.gc.tick_ms / 1000.0
+        # bounded: give up at the deadline (peers down) or once the node dropped the transfer
+        while node.is_leader and node.transferee is not None and not self.closed and self.failed is None:
+            left = deadline - loop.time()
             if left <= 0:
+                log.warning("dledger %s: leadership transfer to %s did not complete in %d ms, closing anyway",
+                            self.gc.self_id, best, timeout_ms)
                 return
-            try:
-                await asyncio.wait_for(self._role_changed.wait(), left)
-            except TimeoutError:
-                return
+            self._role_changed.clear()
+            await wait_event(self._role_changed, min(left, poll))
 
     # ------------------------------------------------------------------ proposals
     def propose_refusal(self, count: int = 1) -> str | None:
@@ -321,8 +338,20 @@ class RaftDriver:
             self._next_tick = now + step    # rule 3: drop missed ticks
         self._timer = loop.call_at(self._next_tick, self._on_tick)
         if self.failed is None:
+            if self._fast_start:
+                self._maybe_fast_start()
             self.node.tick()
             self._process()
+
+    def _maybe_fast_start(self) -> None:
+        node = self.node
+        if node.term > 0 or node.leader is not None or node.last_index > 0:
+            self._fast_start = False
+            return
+        reachable = 1 + sum(1 for link in self.links.values() if link.conn is not None and not link.conn.closed)
+        if reachable >= len(node.voters) // 2 + 1:
+            self._fast_start = False
+            node.campaign()
 
     def _on_frame(self, cmd: RemotingCommand, conn: Connection) -> None:
         ext = cmd.ext_fields
@@ -470,4 +499,4 @@ class RaftDriver:
                 log.exception("dledger %s: periodic flush failed", self.gc.self_id)
 
 
-__all__ = ["RaftDriver", "GroupConfig", "PeerLink", "TermChanged", "ConfigError", "parse_peers"]
+__all__ = ["RaftDriver", "GroupConfig", "PeerLink", "TermChanged", "ConfigError", "parse_peers", "stop_tasks"]

@@ -78,6 +78,9 @@ class MessageToStore:
     store_host: Host = ("127.0.0.1", 10911)
     reconsume_times: int = 0
     prepared_transaction_offset: int = 0
+    #: None: delay by the DELAY property (Java's CommitLog rule); 0: store as is even if DELAY is set
+    #: (a delivered delayed message keeps DELAY in its text, as in Java); > 0: this level
+    delay_level: int | None = None
 
 
 class PutStatus(enum.Enum):

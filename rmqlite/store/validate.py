@@ -52,7 +52,7 @@ def to_message_ext(m: MessageToStore, now_ms: int, batch: bool, max_message_size
         return _illegal("message body exceeds maxMessageSize")
     topic, queue_id, sys_flag = m.topic, m.queue_id, m.sys_flag
     tran = MessageSysFlag.get_transaction_value(sys_flag)
-    level = delay_level_of(props)
+    level = delay_level_of(props) if m.delay_level is None else m.delay_level
     if batch and (tran != TRANSACTION_NOT_TYPE or level > 0):
         return _illegal("batch messages support neither transactions nor delay")
     if level > 0 and tran in (TRANSACTION_NOT_TYPE, TRANSACTION_COMMIT_TYPE) and topic != SCHEDULE_TOPIC and delay_levels:

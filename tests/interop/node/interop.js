@@ -5,6 +5,7 @@
  *
  *   node interop.js --namesrv 127.0.0.1:9876 --scenario produce|tags|retry|all [--timeout-ms 90000]
  *   node interop.js --namesrv 127.0.0.1:9876 --scenario failover [--duration-ms 10000] [--await-mark]
+ *   node interop.js --namesrv 127.0.0.1:9876 --scenario delay --delay-levels "1s 2s 3s ..." | --scenario acl
  *
  * How it works:
  *  1. Every scenario uses a fresh topic, producer group and consumer group (unique suffix), so runs never see
@@ -33,6 +34,8 @@
  *    (CONSUMER_SEND_MSG_BACK, delayLevel 0); it must come back once with reconsumeTimes > 0, original topic,
  *    body and properties, ORIGIN_MESSAGE_ID = the first msgId. The broker's delay level 3 (+ reconsumeTimes)
  *    decides how soon: 10 s on a stock 4.9.4 broker, so test brokers set messageDelayLevel to 1s everywhere.
+ *  - delay, acl (not part of `all`; they need a broker configured for them, see the block comment above
+ *    scenarioDelay): delay levels on time and exactly once; ali-ons' own ACL signature, permitted and refused.
  *  - failover (not part of `all`; see the block comment above scenarioFailover): produce for a while from
  *    --concurrency loops while someone kills a master (SIGKILL), then a fresh consumer group must get every
  *    ACKNOWLEDGED send exactly once, byte for byte, with its msgId and queue position.
@@ -44,7 +47,7 @@ const RemotingCommand = require('ali-ons/lib/protocol/command/remoting_command')
 const JSON2 = require('JSON2');
 
 const SCENARIOS = [ 'produce', 'tags', 'retry' ];
-const EXTRA_SCENARIOS = [ 'failover' ]; // run only when named
+const EXTRA_SCENARIOS = [ 'failover', 'delay', 'acl' ]; // run only when named
 const GET_BROKER_CLUSTER_INFO = 106;
 const PERM_READ_WRITE = 6;
 
@@ -54,7 +57,10 @@ const PERM_READ_WRITE = 6;
 function parseArgs(argv) {
   const opts = { namesrv: null, scenario: 'all', timeoutMs: 90000, lingerMs: 2000, queues: 4, verbose: false,
     trace: null, durationMs: 10000, awaitMark: false, afterMarkMin: 20, concurrency: 4, routePollMs: 1000,
-    sendRetries: 2 };
+    sendRetries: 2, warmupAcks: 1 };
+  Object.assign(opts, { delayLevels: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h', delaySlackMs: 250,
+    arrivalSlackMs: 1000, aclAdmin: 'rmqlite_admin:admin-secret-1', aclUser: 'rmqlite_user:user-secret-1',
+    aclDeniedTopic: 'AclDeniedTopic' }); // delay and acl scenarios
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -74,6 +80,13 @@ function parseArgs(argv) {
     else if (a === '--concurrency') opts.concurrency = Number(next());
     else if (a === '--route-poll-ms') opts.routePollMs = Number(next());
     else if (a === '--send-retries') opts.sendRetries = Number(next());
+    else if (a === '--warmup-acks') opts.warmupAcks = Number(next());
+    else if (a === '--delay-levels') opts.delayLevels = next();
+    else if (a === '--delay-slack-ms') opts.delaySlackMs = Number(next());
+    else if (a === '--arrival-slack-ms') opts.arrivalSlackMs = Number(next());
+    else if (a === '--acl-admin') opts.aclAdmin = next();
+    else if (a === '--acl-user') opts.aclUser = next();
+    else if (a === '--acl-denied-topic') opts.aclDeniedTopic = next();
     else throw new Error(`unknown argument ${a}`);
   }
   if (!opts.namesrv) throw new Error('--namesrv ADDR is required');
@@ -496,14 +509,14 @@ async function scenarioRetry(ctx) {
  *     wait (bounded) until the route lists queues and a master for every group.
  *  2. --concurrency loops share one producer and send until told to stop. Every send is one new message
  *     (`seq` user property); bodies are < 4 KiB on purpose: ali-ons compresses msg.body IN PLACE before the
- *     first attempt, so an internal retry of a >= 4 KiB body would send it deflated twice. Each send()
+ *     first attempt, so an internal retry of a >= 4 KiB body may send it deflated twice. Each send()
  *     outcome is recorded: SEND_OK = acknowledged (msgId, queue, offset, broker group, time), anything else
  *     (exception or another status) = not acknowledged. ali-ons itself retries a failed attempt on another
  *     broker group (--send-retries, its retryTimesWhenSendFailed) for connection errors, timeouts, codes 1 and
  *     14; a send that still fails is not retried by us (the next loop turn sends the next seq).
- *  3. Once every group has acknowledged a message, ONE line {"event":"producing",...} goes to stdout: the
- *     signal for an external actor to kill a master. With --await-mark, a stdin line containing "killed" or
- *     "mark" records the mark time (say it once the new master is registered).
+ *  3. Once every group has acknowledged --warmup-acks sends, ONE line {"event":"producing",...} goes to
+ *     stdout: the signal for an external actor to kill a master. With --await-mark, a stdin line containing
+ *     "killed" or "mark" records the mark time (say it once the new master is registered).
  *  4. Production stops when --duration-ms have passed since "producing" AND (without --await-mark, or once
  *     the mark came and every group acknowledged >= --after-mark-min sends after it); at the latest
  *     min(30 s, timeout/2) before the deadline (then the missing mark / after-mark sends are problems).
@@ -721,9 +734,9 @@ async function scenarioFailover(ctx) {
   const t0 = Date.now();
   const workers = [];
   for (let i = 0; i < Math.max(1, opts.concurrency); i++) workers.push(failoverWorker(ctx, st, producer, topic));
-  // 3. every group took a write: tell the outside world
-  const everyGroup = () => groups.every(g => (st.ackTimes[g] || []).length > 0);
-  if (!await waitUntil(everyGroup, hardEnd)) problems.push(`not every group acknowledged a send: ${groups}`);
+  // 3. every group took writes: tell the outside world
+  const everyGroup = () => groups.every(g => (st.ackTimes[g] || []).length >= Math.max(1, opts.warmupAcks));
+  if (!await waitUntil(everyGroup, hardEnd)) problems.push(`not every group acknowledged ${opts.warmupAcks} sends`);
   const producingAt = Date.now();
   process.stdout.write(JSON.stringify({ event: 'producing', topic, groups, acked: st.acked.size }) + '\n');
   // 4. stop condition
@@ -771,7 +784,299 @@ async function scenarioFailover(ctx) {
   return result;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// delay and acl: broker features; run by tests/features/test_node_features.py against rmqlite and the real
+// RocketMQ 4.9.4 with the same broker.conf and plain_acl.yml. They are not part of `all`.
+
+/*
+ * scenarioDelay / scenarioAcl, how they work:
+ *  1. delay (the broker's messageDelayLevel must be given as --delay-levels). A push consumer starts first. It is
+ *     live on every queue once one undelayed warm-up message per queue has arrived. Then one message per
+ *     DELAY_PLAN entry is sent with ali-ons' msg.delayTimeLevel = level (property DELAY); t0 and t1 bracket each
+ *     send. The expected delay is table[min(level, table length) - 1], since the broker clamps levels above its
+ *     highest, and 0 for level 0.
+ *     Each message must arrive exactly once and intact (body, tags, keys, user properties, the queue id the send
+ *     chose). The client must not receive it before t0 + delay, nor more than --arrival-slack-ms after
+ *     t1 + delay. The broker's store time of the delivered record (msg.storeTimestamp) must lie within
+ *     [t0 + delay, t1 + delay + --delay-slack-ms]. `observed` reports what a delivered message carries
+ *     (DELAY, REAL_TOPIC, REAL_QID, WAIT, a new msgId).
+ *  2. acl (broker: aclEnable=true and a plain_acl.yml with the --acl-admin and --acl-user accounts, the topic
+ *     --acl-denied-topic DENY for the user). Given accessKey/secretKey, ali-ons signs every request itself
+ *     (lib/channel.js): HmacSHA1 over the values of the header fields plus AccessKey and OnsChannel=ALIYUN, in
+ *     key order, then the body, base64. It adds the ext fields AccessKey, Signature and OnsChannel.
+ *     The admin account creates the topics, since UPDATE_AND_CREATE_TOPIC needs admin. Then:
+ *       (a) the user produces and consumes on a permitted topic, exactly once;
+ *       (b) a wrong secret, (c) the DENY topic, (d) no credentials, (e) an unknown access key: one send each;
+ *       (f) the user sends UPDATE_AND_CREATE_TOPIC.
+ *     `observed` holds, per case, the broker's answer {request, code, remark}. ali-ons' producer swallows code 1
+ *     and then reports only "Send [1] times, still failed", so the answer is read at sendKernelImpl.
+ *     `refusals` lists every distinct refused request seen on the wire, per account label.
+ */
+
+const DELAY_PLAN = [ 1, 2, 3, 1, 2, 4, 18, 20, 0 ];
+const UPDATE_AND_CREATE_TOPIC = 17;
+const SEND_MESSAGE_V2 = 310;
+
+/** messageDelayLevel text ("1s 5s 10s 30s 1m ...") -> delays in ms, level 1 first (units s, m, h, d as Java). */
+function parseDelayTable(spec) {
+  const unit = { s: 1000, m: 60000, h: 3600000, d: 86400000 };
+  return String(spec).trim().split(/\s+/).map(tok => {
+    const m = /^(\d+)([smhd])$/.exec(tok);
+    if (!m) throw new Error(`bad --delay-levels entry ${tok}`);
+    return Number(m[1]) * unit[m[2]];
+  });
+}
+
+/** "accessKey:secretKey" -> ali-ons credential options. */
+function parseAccount(text) {
+  const i = String(text).indexOf(':');
+  if (i <= 0) throw new Error(`account must be ACCESS_KEY:SECRET_KEY, got ${text}`);
+  return { accessKey: text.slice(0, i), secretKey: text.slice(i + 1) };
+}
+
+/** A push consumer (group GID_node_<name>, '*') that hands every delivery to onMessage(msg, arrivalMs). */
+function newCollector(ctx, name, topic, creds, onMessage) {
+  const consumer = new Consumer(clientOptions(ctx, Object.assign({
+    consumerGroup: `GID_node_${name}`,
+    instanceName: `node-${name}-c`,
+    consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+  }, creds)));
+  consumer.on('error', err => ctx.note('consumer error', err));
+  consumer.subscribe(topic, '*', async msg => onMessage(msg, Date.now()));
+  return consumer;
+}
+
+/** Send undelayed warm-up messages until every queue got one; wait until all arrived. Returns a problem or null. */
+async function warmUp(ctx, producer, topic, arrivals) {
+  const nids = [];
+  const queues = new Set();
+  for (let i = 0; queues.size < ctx.queues && i < 3 * ctx.queues; i++) {
+    const msg = new Message(topic, 'TagW', Buffer.from(`warm-up ${i}`));
+    msg.properties.nid = `w${i}`;
+    const r = await producer.send(msg);
+    nids.push(`w${i}`);
+    queues.add(r.messageQueue.queueId);
+  }
+  const deadline = Math.min(ctx.deadline, Date.now() + 30000);
+  if (await waitUntil(() => nids.every(n => arrivals.has(n)), deadline)) return null;
+  return `consumer not live: warm-up ${nids.filter(n => !arrivals.has(n)).join(',')} never arrived`;
+}
+
+async function sendDelayed(ctx, producer, topic, table) {
+  const sent = new Map();
+  for (let i = 0; i < DELAY_PLAN.length; i++) {
+    const level = DELAY_PLAN[i];
+    const spec = { nid: String(i), body: makeBody(20 + i * 7, i % 2 === 0, i), tags: 'TagD', keys: [ `dkey-${i}` ],
+      props: { level: String(level), uni: `d\u00e9-\u4e16-${i}` } };
+    const msg = new Message(topic, spec.tags, Buffer.from(spec.body));
+    msg.keys = spec.keys;
+    for (const [ k, v ] of Object.entries(spec.props)) msg.properties[k] = v;
+    msg.properties.nid = spec.nid;
+    msg.delayTimeLevel = level;
+    const t0 = Date.now();
+    const r = await producer.send(msg);
+    const t1 = Date.now();
+    if (r.sendStatus !== 'SEND_OK') throw new Error(`send level ${level}: status ${r.sendStatus}`);
+    const delay = level > 0 ? table[Math.min(level, table.length) - 1] : 0;
+    sent.set(spec.nid, Object.assign(spec, { level, delay, t0, t1, msgId: r.msgId,
+      queueId: String(r.messageQueue.queueId), queueOffset: r.queueOffset }));
+  }
+  return sent;
+}
+
+/** Checks of one delayed delivery: [diffs, timing problems, observation]. */
+function checkDelayed(ctx, topic, rec, at, msg) {
+  const diffs = [];
+  if (!(msg.body || Buffer.alloc(0)).equals(rec.body)) diffs.push('body');
+  if (msg.topic !== topic) diffs.push(`topic ${msg.topic}`);
+  if (msg.properties.TAGS !== rec.tags) diffs.push(`tags ${msg.properties.TAGS}`);
+  if (msg.properties.KEYS !== rec.keys.join(' ')) diffs.push(`keys ${msg.properties.KEYS}`);
+  for (const [ k, v ] of Object.entries(rec.props)) if (msg.properties[k] !== v) diffs.push(`property ${k}`);
+  if (String(msg.queueId) !== rec.queueId) diffs.push(`queueId ${msg.queueId} vs ${rec.queueId}`);
+  if (msg.reconsumeTimes !== 0) diffs.push(`reconsumeTimes ${msg.reconsumeTimes}`);
+  const due0 = rec.t0 + rec.delay;
+  const due1 = rec.t1 + rec.delay;
+  const o = ctx.opts;
+  const timing = [];
+  if (at < due0) timing.push(`level ${rec.level} arrived ${due0 - at} ms early`);
+  if (msg.storeTimestamp < due0) timing.push(`level ${rec.level} stored ${due0 - msg.storeTimestamp} ms early`);
+  const storeLate = msg.storeTimestamp - due1;
+  if (storeLate > o.delaySlackMs) timing.push(`level ${rec.level} stored ${storeLate} ms late`);
+  if (at - due1 > o.arrivalSlackMs) timing.push(`level ${rec.level} arrived ${at - due1} ms late`);
+  const p = msg.properties;
+  const observation = {
+    level: rec.level, delay_ms: rec.delay, DELAY: p.DELAY === undefined ? null : p.DELAY,
+    REAL_TOPIC: p.REAL_TOPIC === undefined ? null : p.REAL_TOPIC === topic ? '<topic>' : p.REAL_TOPIC,
+    REAL_QID: p.REAL_QID === undefined ? null : p.REAL_QID === rec.queueId ? '<queueId>' : p.REAL_QID,
+    WAIT: p.WAIT === undefined ? null : p.WAIT, new_msg_id: msg.msgId !== rec.msgId,
+    property_keys: Object.keys(p).sort().join(','),
+    store_late_ms: msg.storeTimestamp - due1, arrival_late_ms: at - due1,
+  };
+  return [ diffs, timing, observation ];
+}
+
+async function scenarioDelay(ctx) {
+  const table = parseDelayTable(ctx.opts.delayLevels);
+  const name = `delay_${ctx.suffix}`;
+  const topic = `NodeInterop_${name}`;
+  const producer = newProducer(ctx, name);
+  await ensureTopic(ctx, producer, topic, ctx.queues);
+  const arrivals = new Map(); // nid -> [[arrivalMs, msg], ...]
+  const book = { accepted: new Map(), altered: new Map(), unexpected: [] };
+  const consumer = newCollector(ctx, name, topic, {}, (msg, at) => {
+    const nid = msg.properties.nid;
+    if (nid === undefined) book.unexpected.push(`msgId ${msg.msgId} without nid`);
+    else arrivals.set(nid, (arrivals.get(nid) || []).concat([ [ at, msg ] ]));
+  });
+  const problems = [];
+  let sent = new Map();
+  const warm = await warmUp(ctx, producer, topic, arrivals);
+  if (warm) problems.push(warm);
+  else sent = await sendDelayed(ctx, producer, topic, table);
+  ctx.sentCount = sent.size;
+  await waitUntil(() => [ ...sent.keys() ].every(n => arrivals.has(n)), ctx.deadline);
+  await sleep(Math.max(0, Math.min(ctx.lingerMs, ctx.deadline - Date.now())));
+  const closeErrs = [ await closeQuietly(consumer, 'consumer'), await closeQuietly(producer, 'producer') ];
+  problems.push(...closeErrs.filter(Boolean));
+  const observed = [];
+  for (const [ nid, got ] of arrivals) {
+    const rec = sent.get(nid);
+    if (!rec) {
+      if (!nid.startsWith('w') || got.length > 1) book.unexpected.push(`nid ${nid} x${got.length}`);
+      continue;
+    }
+    book.accepted.set(nid, got.length);
+    const [ diffs, timing, observation ] = checkDelayed(ctx, topic, rec, got[0][0], got[0][1]);
+    if (diffs.length) book.altered.set(nid, diffs);
+    problems.push(...timing);
+    observed.push(observation);
+  }
+  observed.sort((a, b) => Number(a.level > 0) - Number(b.level > 0) || a.level - b.level);
+  const late = key => observed.filter(x => x.level > 0).reduce((m, x) => Math.max(m, x[key]), -Infinity);
+  return summarize(ctx, 'delay', new Set(sent.keys()), book, {
+    max_store_late_ms: late('store_late_ms'), max_arrival_late_ms: late('arrival_late_ms'),
+    delay_slack_ms: ctx.opts.delaySlackMs, arrival_slack_ms: ctx.opts.arrivalSlackMs, observed, problems,
+  });
+}
+
+/** Wrap Channel#invoke: every refused answer (code != 0 and an AclException remark, or code 16) is recorded. */
+function recordRefusals() {
+  const Channel = require('ali-ons/lib/channel');
+  const seen = new Map();
+  const orig = Channel.prototype.invoke;
+  Channel.prototype.invoke = async function(command, timeout) {
+    const res = await orig.call(this, command, timeout);
+    if (res && res.code !== 0 && (res.code === 16 || /AclException/.test(String(res.remark)))) {
+      const entry = { who: this.options.aclLabel || '?', request: command.code, code: res.code, remark: res.remark };
+      seen.set(JSON.stringify(entry), entry);
+    }
+    return res;
+  };
+  return () => {
+    Channel.prototype.invoke = orig;
+    return [ ...seen.values() ].sort((a, b) => (a.who + a.request).localeCompare(b.who + b.request));
+  };
+}
+
+function aclProducer(ctx, name, label, creds) {
+  const producer = new Producer(clientOptions(ctx, Object.assign({
+    producerGroup: `PID_node_${name}`, instanceName: `node-${name}-p`, sendMsgTimeout: 10000,
+    retryTimesWhenSendFailed: 0, aclLabel: label,
+  }, creds)));
+  producer.on('error', err => ctx.note(`${label} producer error`, err));
+  return producer;
+}
+
+/** One send as `label`; returns the broker's answer to SEND_MESSAGE_V2 and what producer.send() reported. */
+async function aclSend(ctx, label, topic, creds) {
+  const producer = aclProducer(ctx, `acl_${label}_${ctx.suffix}`, label, creds);
+  let answer = null;
+  const kernel = producer.sendKernelImpl.bind(producer);
+  producer.sendKernelImpl = async (...args) => {
+    try {
+      const r = await kernel(...args);
+      answer = answer || { code: 0, remark: null };
+      return r;
+    } catch (err) {
+      answer = answer || { code: err.code === undefined ? null : err.code, remark: err.message };
+      throw err;
+    }
+  };
+  let outcome;
+  try {
+    const msg = new Message(topic, 'TagX', Buffer.from(`acl ${label}`));
+    msg.properties.nid = `acl-${label}`;
+    outcome = { sent: (await producer.send(msg)).sendStatus };
+  } catch (err) {
+    outcome = { sent: null, error: `${err.name}: ${err.message}` };
+  }
+  await closeQuietly(producer, `${label} producer`);
+  return Object.assign({ request: SEND_MESSAGE_V2 }, answer, outcome);
+}
+
+/** The user's own UPDATE_AND_CREATE_TOPIC on every master: the broker's answer. */
+async function aclCreateTopic(ctx, creds) {
+  const producer = aclProducer(ctx, `acl_create_${ctx.suffix}`, 'userCreate', creds);
+  await withTimeout(producer.ready(), 15000, 'producer start');
+  const config = { topicName: `NodeInterop_acl_user_${ctx.suffix}`, readQueueNums: 1, writeQueueNums: 1,
+    perm: PERM_READ_WRITE, topicFilterType: 'SINGLE_TAG', topicSysFlag: 0, order: false };
+  let answer = { request: UPDATE_AND_CREATE_TOPIC, code: 0, remark: null };
+  try {
+    await producer._mqClient.createTopic(ctx.brokers[0], 'TBW102', config, 5000);
+  } catch (err) {
+    answer = { request: UPDATE_AND_CREATE_TOPIC, code: err.code === undefined ? null : err.code, remark: err.message };
+  }
+  await closeQuietly(producer, 'userCreate producer');
+  return answer;
+}
+
+async function scenarioAcl(ctx) {
+  const o = ctx.opts;
+  const admin = parseAccount(o.aclAdmin);
+  const user = parseAccount(o.aclUser);
+  const stopRecording = recordRefusals();
+  const name = `acl_${ctx.suffix}`;
+  const topic = `NodeInterop_${name}`;
+  const adminProducer = aclProducer(ctx, `${name}_admin`, 'admin', admin);
+  await ensureTopic(ctx, adminProducer, topic, ctx.queues);
+  await ensureTopic(ctx, adminProducer, o.aclDeniedTopic, 1);
+  const problems = [ await closeQuietly(adminProducer, 'admin producer') ].filter(Boolean);
+  // (a) permitted: the user produces and consumes
+  const specs = [];
+  for (let nid = 0; nid < 8; nid++) {
+    specs.push({ nid, body: makeBody(nid === 5 ? 5000 : 10 + nid, nid === 5, nid), tags: `TagL${nid % 2}`,
+      keys: [ `akey-${nid}` ], props: { who: 'user' } });
+  }
+  const userProducer = aclProducer(ctx, `${name}_user`, 'user', user);
+  const sent = await produceAll(ctx, userProducer, topic, specs);
+  problems.push(...[ await closeQuietly(userProducer, 'user producer') ].filter(Boolean));
+  const book = { accepted: new Map(), altered: new Map(), unexpected: [] };
+  const consumer = newCollector(ctx, name, topic, Object.assign({ aclLabel: 'user' }, user), msg => {
+    const rec = sent.get(Number(msg.properties.nid));
+    if (!rec) return book.unexpected.push(`nid ${msg.properties.nid}`);
+    const diffs = diffDelivery(ctx, topic, rec, msg, false);
+    if (diffs.length && !book.altered.has(rec.nid)) book.altered.set(rec.nid, diffs);
+    book.accepted.set(rec.nid, (book.accepted.get(rec.nid) || 0) + 1);
+  });
+  await waitUntil(() => [ ...sent.keys() ].every(n => book.accepted.has(n)), ctx.deadline);
+  await sleep(Math.max(0, Math.min(ctx.lingerMs, ctx.deadline - Date.now())));
+  problems.push(...[ await closeQuietly(consumer, 'user consumer') ].filter(Boolean));
+  // (b) .. (f): refusals
+  const wrong = { accessKey: user.accessKey, secretKey: `${user.secretKey}-wrong` };
+  const observed = {
+    wrongSecret: await aclSend(ctx, 'wrongSecret', topic, wrong),
+    deniedTopic: await aclSend(ctx, 'deniedTopic', o.aclDeniedTopic, user),
+    unsigned: await aclSend(ctx, 'unsigned', topic, {}),
+    unknownKey: await aclSend(ctx, 'unknownKey', topic, { accessKey: 'nobody_here', secretKey: 'nobody-secret' }),
+    userCreateTopic: await aclCreateTopic(ctx, user),
+  };
+  ctx.sentCount = sent.size;
+  return summarize(ctx, 'acl', new Set(sent.keys()), book, { observed, refusals: stopRecording(), problems });
+}
+
 const RUNNERS = { produce: scenarioProduce, tags: scenarioTags, retry: scenarioRetry, failover: scenarioFailover };
+RUNNERS.delay = scenarioDelay;
+RUNNERS.acl = scenarioAcl;
 
 async function runScenario(opts, scenario) {
   const ctx = {
@@ -800,10 +1105,13 @@ async function main() {
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (err) {
-    console.error(`usage: node interop.js --namesrv HOST:PORT --scenario ${SCENARIOS.concat(EXTRA_SCENARIOS).join('|')}|all ` +
+    const names = SCENARIOS.concat(EXTRA_SCENARIOS).join('|');
+    console.error(`usage: node interop.js --namesrv HOST:PORT --scenario ${names}|all ` +
       `[--timeout-ms N] [--linger-ms N] [--queues N] [--verbose] [--trace FILE]\n` +
       '  failover only: [--duration-ms N] [--await-mark] [--after-mark-min N] [--concurrency N] ' +
-      `[--route-poll-ms N] [--send-retries N]\n${err.message}`);
+      `[--route-poll-ms N] [--send-retries N] [--warmup-acks N]\n${err.message}`);
+    console.error('  delay only: [--delay-levels "1s 5s ..." (the broker\'s messageDelayLevel)] [--delay-slack-ms N] ' +
+      '[--arrival-slack-ms N]\n  acl only: [--acl-admin AK:SK] [--acl-user AK:SK] [--acl-denied-topic T]');
     return 2;
   }
   if (opts.trace) installFrameTrace(opts.trace);
