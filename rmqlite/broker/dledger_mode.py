@@ -50,7 +50,7 @@ from rmqlite.remoting import fastjson
 from rmqlite.remoting.codes import RequestCode, ResponseCode
 from rmqlite.remoting.command import RemotingCommand
 from rmqlite.remoting.transport import RemotingClient
-from rmqlite.common.aio import wait_event
+from rmqlite.common.aio import stop_tasks, wait_event
 
 if TYPE_CHECKING:
     from rmqlite.broker.config import BrokerConfig
@@ -109,6 +109,7 @@ class DLedgerMode:
         self._leader_meta: str | None = None
         self._sync_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         self.became_master_at: float | None = None
 
     # ------------------------------------------------------------------ broker hooks
@@ -138,9 +139,9 @@ class DLedgerMode:
 
     async def close(self) -> None:
         """Hand leadership over (bounded), stop the node and the sync task."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._closing = True
+        self._sync_wanted.set()         # the sync loop also stops on the flag if a cancel gets swallowed
+        await stop_tasks(self._tasks, 2.0, f"dledger broker {self.gc.self_id}")
         if self.driver is not None:
             timeout = 2 * self.gc.election_ticks * self.gc.tick_ms
             await self.driver.close(transfer_timeout_ms=timeout)
@@ -272,11 +273,13 @@ class DLedgerMode:
     # ------------------------------------------------------------------ follower metadata sync
     async def _sync_loop(self) -> None:
         interval = max(100, self.config.dLedgerMetaSyncIntervalMs) / 1000.0
-        while True:
+        # loop on the flag, not only on cancellation: ``asyncio.wait_for`` (3.11) inside client.invoke drops
+        # a cancel that lands in the turn the reply arrives, and this loop then never ended (close hung)
+        while not self._closing:
             await wait_event(self._sync_wanted, interval)
             self._sync_wanted.clear()
             addr = self.leader_broker_addr
-            if self.master or addr is None or addr == self.config.broker_addr:
+            if self._closing or self.master or addr is None or addr == self.config.broker_addr:
                 continue
             try:
                 await self.sync_from(addr)
@@ -293,7 +296,7 @@ class DLedgerMode:
                 return
             bodies[code] = fastjson.loads(resp.body)
         state = self.broker.state if self.broker else None
-        if state is None or self.master:
+        if state is None or self.master or self._closing:
             return
         apply_topics(state, bodies[RequestCode.GET_ALL_TOPIC_CONFIG])
         apply_subscriptions(state, bodies[RequestCode.GET_ALL_SUBSCRIPTIONGROUP_CONFIG])

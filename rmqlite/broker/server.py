@@ -39,7 +39,7 @@ from rmqlite.broker.state import BrokerState, Ctx
 from rmqlite.remoting.codes import RequestCode, ResponseCode
 from rmqlite.remoting.command import RemotingCommand
 from rmqlite.remoting.transport import Connection, RemotingClient, RemotingServer
-from rmqlite.common.aio import wait_event
+from rmqlite.common.aio import stop_tasks, wait_event
 
 log = logging.getLogger("rmqlite.broker")
 
@@ -202,16 +202,16 @@ class Broker:
             return
         self._closing = True
         state = self.state
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._register_wanted is not None:
+            self._register_wanted.set()    # the register loop also stops on _closing if a cancel is swallowed
+        await stop_tasks(self._tasks, 2.0, "broker close")
         self._tasks.clear()
         if self.dledger is not None:
             await self.dledger.close()
         for hold in state.holds.pop_all():
             self._answer_hold(hold, _now_ms())
         if self._flush_task is not None:
-            await asyncio.gather(self._flush_task, return_exceptions=True)
+            await asyncio.wait([self._flush_task], timeout=max(1.0, self.config.syncFlushTimeout / 1000.0))
         await self._unregister_all()
         await self.namesrv_client.close()
         await self._close_servers()
@@ -470,10 +470,11 @@ class Broker:
     async def _register_loop(self) -> None:
         period = min(60_000, max(10_000, self.config.registerNameServerPeriod)) / 1000.0
         assert self._register_wanted is not None
-        while True:
+        while not self._closing:    # flag too: wait_for inside invoke (3.11) can swallow the close's cancel
             await wait_event(self._register_wanted, period)
             self._register_wanted.clear()
-            await self._register_all()
+            if not self._closing:
+                await self._register_all()
 
     async def _register_all(self) -> None:
         """Register with every nameserver concurrently; failures are logged, never raised."""

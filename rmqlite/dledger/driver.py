@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from rmqlite.common.aio import stop_tasks, wait_event
 from rmqlite.dledger.config import (
     Busy,
     NotLeader,
@@ -49,7 +50,6 @@ from rmqlite.dledger.wire import (
     decode_messages,
     encode_messages,
 )
-from rmqlite.common.aio import wait_event
 from rmqlite.remoting.command import RemotingCommand
 from rmqlite.remoting.transport import Connection, RemotingClient, RemotingServer
 
@@ -59,18 +59,6 @@ ApplyHook = Callable[[list[Entry]], None]
 RoleHook = Callable[[SoftState, bool], None]
 _BACKLOG_MAX = 256
 _RECONNECT_MS = 50
-
-
-async def stop_tasks(tasks: list[asyncio.Task[None]], timeout_s: float, what: str) -> None:
-    """Cancel ``tasks`` and wait for them at most ``timeout_s`` (close paths must stay bounded: a task whose
-    cancellation was swallowed, e.g. by ``asyncio.wait_for`` on 3.11, is logged and left behind)."""
-    for task in tasks:
-        task.cancel()
-    if not tasks:
-        return
-    _done, pending = await asyncio.wait(tasks, timeout=timeout_s)
-    for task in pending:
-        log.warning("%s: task %s did not stop within %.1fs after cancel", what, task.get_name(), timeout_s)
 
 
 class TermChanged(Exception):
@@ -499,4 +487,4 @@ class RaftDriver:
                 log.exception("dledger %s: periodic flush failed", self.gc.self_id)
 
 
-__all__ = ["RaftDriver", "GroupConfig", "PeerLink", "TermChanged", "ConfigError", "parse_peers", "stop_tasks"]
+__all__ = ["RaftDriver", "GroupConfig", "PeerLink", "TermChanged", "ConfigError", "parse_peers"]

@@ -180,8 +180,9 @@ class Connection(asyncio.Protocol):
         self._pending[cmd.opaque] = fut
         self.write(cmd)
         try:
-            return await asyncio.wait_for(fut, timeout_ms / 1000.0)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout_ms / 1000.0):   # not wait_for: it can swallow a cancel (3.11)
+                return await fut
+        except TimeoutError:
             raise RemotingTimeout(
                 f"wait response on {self.peer} timeout {timeout_ms}ms (code {cmd.code})"
             ) from None
@@ -336,10 +337,9 @@ class RemotingClient:
             host, _, port = addr.rpartition(":")
             loop = asyncio.get_running_loop()
             try:
-                _, conn = await asyncio.wait_for(
-                    loop.create_connection(lambda: Connection(self._dispatcher, self.name), host, int(port)),
-                    self.connect_timeout_ms / 1000.0,
-                )
+                async with asyncio.timeout(self.connect_timeout_ms / 1000.0):
+                    _, conn = await loop.create_connection(
+                        lambda: Connection(self._dispatcher, self.name), host, int(port))
             except (OSError, asyncio.TimeoutError, ValueError) as exc:
                 raise RemotingConnectError(f"connect to {addr} failed: {exc or type(exc).__name__}") from None
             self._conns[addr] = conn

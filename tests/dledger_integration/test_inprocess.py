@@ -68,10 +68,20 @@ class Group:
         return await asyncio.wait_for(find(), timeout)
 
     async def close(self) -> None:
-        for b in self.brokers.values():
-            await b.close()
+        """Close every broker and the nameserver, each bounded (a hang fails fast instead of at pytest-timeout)."""
+        errors: list[BaseException] = []
+        for b in list(self.brokers.values()):
+            try:
+                async with asyncio.timeout(15):
+                    await b.close()
+            except Exception as exc:
+                errors.append(exc)
+        self.brokers.clear()
         if self.ns is not None:
-            await self.ns.close()
+            async with asyncio.timeout(10):
+                await self.ns.close()
+        if errors:
+            raise errors[0]
 
 
 async def until(pred: Any, timeout: float = 10.0) -> None:
@@ -216,9 +226,11 @@ async def test_restart_resumes_dispatch_without_reapplying(tmp_path: Path) -> No
                 await client.send(route, GROUP, 0, b"r%d" % i)
         await until(lambda: all(b.state.store.max_offset(TOPIC, 0) == 10 for b in g.brokers.values()))
         for name in list(g.brokers):
-            await g.brokers.pop(name).close()
+            async with asyncio.timeout(15):           # bounded: graceful leadership transfer gives up
+                await g.brokers.pop(name).close()
         for name in ("n0", "n1", "n2"):
-            await g.start_node(name)
+            async with asyncio.timeout(15):
+                await g.start_node(name)
         b = g.brokers["n0"]
         assert b.dledger.driver.node.log.applied >= 10     # dispatched entries are not handed out again
         assert b.state.store.max_offset(TOPIC, 0) == 10
