@@ -5,7 +5,8 @@ How it works:
    subprocesses (as a user would: a broker.conf file, ROCKETMQ_HOME in the environment when an ACL file is
    given) and waits until the nameserver lists a master (brokerId 0) for ``broker-a``.
    Topologies: ``single`` (one master) and ``dledger`` (brokers n0..n2 of DLedger group broker-a:
-   enableDLegerCommitLog=true, dLegerGroup, dLegerPeers, dLegerSelfId; the leader registers as the master).
+   enableDLegerCommitLog=true, dLegerGroup, dLegerPeers, dLegerSelfId, and the tolerant election timing of
+   ``DLEDGER_CONF``; the leader registers as the master).
 2. RMQLITE_FEATURES_TARGET=real starts the REAL Apache RocketMQ 4.9.4 instead (tests/interop/real_rocketmq.py;
    single topology only) with the same broker.conf keys and, for ACL, its own ROCKETMQ_HOME holding the
    plain_acl.yml: the differential baseline for every feature test.
@@ -47,6 +48,18 @@ FEATURE_CONF = {
     "transactionCheckMax": "15",
     "enablePropertyFilter": "true",
     "traceTopicEnable": "true",
+}
+
+#: broker.conf keys of the DLedger topology. The features are not failover tests: they need one stable leader
+#: for a whole scenario, because a Java/Go/Node client with ONE group keeps the old master in its cached route
+#: (refreshed every 30 s) and its immediate retries all hit the deposed leader (SERVICE_NOT_AVAILABLE, 14).
+#: With the default 300-575 ms follower timeout, a leader process that gets no CPU for about half a second on
+#: a loaded 2-core CI box is deposed by a pre-vote that its followers grant; docs/dledger.md advises raising
+#: the election timeout for such hosts: 40 ticks of 25 ms = a 1.0-2.0 s follower timeout, heartbeat 100 ms.
+DLEDGER_CONF = {
+    "dLedgerTickMs": "25",
+    "dLedgerHeartbeatTicks": "4",
+    "dLedgerElectionTimeoutTicks": "40",
 }
 
 #: plain_acl.yml of the ACL clusters (the Java and Go ACL scenarios use these accounts)
@@ -210,6 +223,7 @@ def _broker_confs(work: Path, topology: str, conf: dict[str, str], namesrv: str)
     if topology == "single":
         return [dict(base, brokerId="0", listenPort=str(free_port(pair=True)), storePathRootDir=str(work / "store"))]
     peers = ";".join(f"n{i}-127.0.0.1:{free_port()}" for i in range(3))
+    base = dict(DLEDGER_CONF, **base)
     return [dict(base, listenPort=str(free_port(pair=True)), storePathRootDir=str(work / f"store-n{i}"),
                  enableDLegerCommitLog="true", dLegerGroup="broker-a", dLegerPeers=peers, dLegerSelfId=f"n{i}")
             for i in range(3)]

@@ -38,6 +38,8 @@ final class FeatureConsume {
         DefaultMQPushConsumer c = ctx.push(group);
         c.setInstanceName(instance);
         c.setMessageModel(MessageModel.BROADCASTING);
+        // let shutdown() wait for running listeners, so the offsets it persists cover every counted message
+        c.setAwaitTerminationMillisWhenShutdown(5000);
         c.subscribe(topic, "*");
         c.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
             for (MessageExt m : msgs) {
