@@ -78,11 +78,6 @@ class BrokerFeatures:
         if topic == SCHEDULE_TOPIC and self._wake is not None:
             self._wake.set()
 
-    def on_role_change(self) -> None:
-        """A node that just became master delivers what is due at once (not after its idle sleep)."""
-        if self._wake is not None:
-            self._wake.set()
-
     # ------------------------------------------------------------------ loops
     def tasks(self) -> list[Any]:
         self._wake = asyncio.Event()

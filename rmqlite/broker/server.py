@@ -187,8 +187,6 @@ class Broker:
         self._registered_version = -1
         if self._register_wanted is not None:
             self._register_wanted.set()
-        if self.features is not None:
-            self.features.on_role_change()
 
     @property
     def port(self) -> int:
