@@ -59,7 +59,7 @@ FEATURE_CONF = {
 DLEDGER_CONF = {
     "dLedgerTickMs": "25",
     "dLedgerHeartbeatTicks": "4",
-    "dLedgerElectionTimeoutTicks": "40",
+    "dLedgerElectionTimeoutTicks": "12",
 }
 
 #: plain_acl.yml of the ACL clusters (the Java and Go ACL scenarios use these accounts)
