@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from rmqlite.cluster.spec import broker_runs_dledger
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -216,7 +215,6 @@ def test_conf_dir_of_plain_masters(tmp_path: Path) -> None:
     assert sup.stop() == 0
 
 
-@pytest.mark.skipif(not broker_runs_dledger(), reason="the broker does not run DLedger yet")
 def test_default_cluster_is_2_dledger_groups_of_3_and_survives_killing_a_master(tmp_path: Path) -> None:
     sup = Supervisor(tmp_path, "--ephemeral", "--base-port", "0")
     try:
