@@ -5,7 +5,8 @@ How it works:
   commitlog adapter (dledger_commitlog.py) and the ``RaftDriver`` listening on this node's
   ``dLegerPeers`` address. The broker calls it at five points: ``create_store``, ``attach`` (after the
   state exists: SLAVE with brokerId -1, no registration), ``start``, ``begin_request``/``finish_request``
-  around every request, ``close``.
+  around every request (``begin_request``/``wait_proposed`` around background writers whose effect others
+  must see committed, e.g. the transaction check-back), ``close``.
   * Committed entries are applied by ``store.dispatch_up_to(end of the last committed entry)``: consume
     queues and the index only ever see committed records, on every replica.
   * Role change handler (Java ``DLedgerRoleChangeHandler``): a leader whose no-op is committed and
@@ -168,6 +169,25 @@ class DLedgerMode:
             self._refused(cmd, result, failure)
             return None
         return self._reply_when_committed(cmd, result, waits)
+
+    async def wait_proposed(self) -> bool:
+        """Close a ``begin_request`` bracket opened by a background task (check-back, ...).
+
+        True once everything it proposed is committed on a quorum (or it proposed nothing); False if a
+        proposal was refused, lost to another term or not acked within ``dLedgerMaxWaitAckTimeMs``.
+        """
+        outcomes = self.commitlog.end()
+        if not all(isinstance(o, Accepted) for o in outcomes):
+            return False
+        assert self.driver is not None or not outcomes
+        waits = [self.driver.wait_committed(o.last_index, o.term) for o in outcomes]  # type: ignore[union-attr]
+        if not waits:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.gather(*waits), self.config.dLedgerMaxWaitAckTimeMs / 1000.0)
+        except (TimeoutError, TermChanged):
+            return False
+        return True
 
     async def _reply_when_committed(self, cmd: RemotingCommand, result: RemotingCommand,
                                     waits: list[asyncio.Future[None]]) -> RemotingCommand:

@@ -459,12 +459,26 @@ class Broker:
             if not state.is_master:
                 continue
             try:
-                for req in state.transactions.step(state, _now_ms()):
-                    if isinstance(req.channel, Connection) and not req.channel.closed:
-                        req.channel.send_oneway(req.command)
-                self._async_dirty = True
+                await self._check_transactions(state)
             except Exception:
                 log.exception("transaction check failed")
+
+    async def _check_transactions(self, state: BrokerState) -> None:
+        """One check-back run. The re-appended half messages must be readable (in DLedger mode: committed)
+        before the producer's END_TRANSACTION for them can arrive, so the checks go out only after that."""
+        if self.dledger is not None:
+            self.dledger.begin_request()
+        try:
+            requests = state.transactions.step(state, _now_ms())
+        finally:
+            committed = await self.dledger.wait_proposed() if self.dledger is not None else True
+        self._async_dirty = True
+        if not committed:
+            log.warning("transaction check-back: re-appended half messages not committed; checks skipped")
+            return
+        for req in requests:
+            if isinstance(req.channel, Connection) and not req.channel.closed:
+                req.channel.send_oneway(req.command)
 
     # ------------------------------------------------------------------ nameserver registration
     async def _register_loop(self) -> None:

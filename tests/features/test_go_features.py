@@ -90,13 +90,7 @@ def test_delay_levels(gocheck: Path, cluster: Cluster, tmp_path: Path) -> None:
     run(gocheck, cluster, "feat_delay", tmp_path)
 
 
-def test_transaction_producer(gocheck: Path, cluster: Cluster, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    if cluster.topology == "dledger":
-        # KNOWN BUG, issue 7 kept open: in DLedger mode the check-back commit of the last "unknown" half
-        # message sometimes never reaches the consumer (fails about 1 run in 2 under load). Still run and
-        # reported; it stops being an expected failure when fixed.
-        request.applymarker(pytest.mark.xfail(reason="DLedger-mode transaction check-back gap (issue 7)",
-                                              strict=False))
+def test_transaction_producer(gocheck: Path, cluster: Cluster, tmp_path: Path) -> None:
     run(gocheck, cluster, "feat_transaction", tmp_path)
 
 
