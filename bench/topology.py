@@ -233,6 +233,13 @@ class RmqliteSystem(System):
     def __init__(self) -> None:
         self.supports_dledger = rmqlite_supports_dledger()
 
+    def prepare(self) -> None:
+        """Byte-compile the package once, as ``pip install`` does for a regular install, so that no node
+        compiles sources at start (an editable install in an env with PYTHONDONTWRITEBYTECODE=1 would, on
+        every start, and that is not what a user's installed rmqlite does)."""
+        import compileall
+        compileall.compile_dir(str(REPO / "rmqlite"), quiet=1)
+
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")

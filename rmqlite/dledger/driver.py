@@ -336,7 +336,12 @@ class RaftDriver:
         if node.term > 0 or node.leader is not None or node.last_index > 0:
             self._fast_start = False
             return
-        reachable = 1 + sum(1 for link in self.links.values() if link.conn is not None and not link.conn.closed)
+        reachable = 1
+        for link in self.links.values():
+            if link.conn is not None and not link.conn.closed:
+                reachable += 1
+            elif time.monotonic() >= link.next_attempt:
+                link.connect()        # peers booting after us: keep trying (a follower sends nothing)
         if reachable >= len(node.voters) // 2 + 1:
             self._fast_start = False
             node.campaign()
