@@ -33,7 +33,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 BOOT_TIMEOUT_S = 120.0
@@ -42,9 +42,6 @@ STOP_TIMEOUT_S = 15.0
 FATAL_MARKERS = ("Address already in use", "java.lang.OutOfMemoryError", "Error: Could not find or load main class",
                  "cannot start", "Traceback (most recent call last)")
 
-# Stated JVM heaps for Apache RocketMQ (the same as tests/interop/real_rocketmq.py uses).
-BROKER_HEAP = ["-Xms256m", "-Xmx256m", "-XX:MaxDirectMemorySize=256m"]
-NAMESRV_HEAP = ["-Xms128m", "-Xmx128m", "-XX:MaxDirectMemorySize=64m"]
 
 TOPOLOGIES = ("single", "dledger", "cluster")
 
@@ -296,12 +293,14 @@ class RocketMQSystem(System):
         d.mkdir(parents=True, exist_ok=True)
         conf.write_text(f"listenPort={port}\nkvConfigPath={d / 'kvConfig.json'}\n"
                         f"configStorePath={d / 'namesrv.properties'}\n")
-        argv = self._java(topo, f"namesrv-{port}", NAMESRV_HEAP, "org.apache.rocketmq.namesrv.NamesrvStartup",
+        rr = load_real_rocketmq()
+        argv = self._java(topo, f"namesrv-{port}", rr.NAMESRV_HEAP, "org.apache.rocketmq.namesrv.NamesrvStartup",
                           ["-c", str(conf)])
         return Cmd(argv, self._env(), "The Name Server boot success")
 
     def broker_cmd(self, topo: Topology, node: BrokerNode, conf_path: Path) -> Cmd:
-        argv = self._java(topo, node.name, BROKER_HEAP, "org.apache.rocketmq.broker.BrokerStartup",
+        rr = load_real_rocketmq()
+        argv = self._java(topo, node.name, rr.BROKER_HEAP, "org.apache.rocketmq.broker.BrokerStartup",
                           ["-c", str(conf_path)])
         return Cmd(argv, self._env(), "boot success")
 
@@ -311,7 +310,8 @@ class RocketMQSystem(System):
         return f"Apache RocketMQ {rr.ROCKETMQ_VERSION} (DLedger 0.2.6; {java[0] if java else 'java ?'})"
 
     def settings(self) -> str:
-        return (f"broker JVM {' '.join(BROKER_HEAP)}, namesrv JVM {' '.join(NAMESRV_HEAP)}, G1GC; "
+        rr = load_real_rocketmq()
+        return (f"broker JVM {' '.join(rr.BROKER_HEAP)}, namesrv JVM {' '.join(rr.NAMESRV_HEAP)}, G1GC; "
                 "jars from Maven Central (rocketmq-broker/namesrv 4.9.4 + dependencies)")
 
 
@@ -340,61 +340,13 @@ SYSTEMS = {"rmqlite": RmqliteSystem, "rocketmq": RocketMQSystem, "floor": FloorS
 
 
 # ---------------------------------------------------------------------------------------------------- processes
-class LineWatcher:
-    """Copies a process's output to a log file in a thread; `wait_for(text)` is bounded."""
-
-    def __init__(self, stream: IO[bytes], log_path: Path) -> None:
-        self._cond = threading.Condition()
-        self._lines: list[str] = []
-        self._eof = False
-        self._log = log_path.open("a", encoding="utf-8")
-        threading.Thread(target=self._run, args=(stream,), daemon=True).start()
-
-    def _run(self, stream: IO[bytes]) -> None:
-        for raw in iter(stream.readline, b""):
-            line = raw.decode("utf-8", "replace")
-            self._log.write(line)
-            self._log.flush()
-            with self._cond:
-                self._lines.append(line)
-                self._cond.notify_all()
-        with self._cond:
-            self._eof = True
-            self._cond.notify_all()
-        self._log.close()
-
-    def wait_for(self, needle: str, deadline: float) -> str | None:
-        seen = 0
-        with self._cond:
-            while True:
-                for line in self._lines[seen:]:
-                    if needle in line:
-                        return line.rstrip("\n")
-                    if any(marker in line for marker in FATAL_MARKERS):
-                        return None
-                seen = len(self._lines)
-                left = deadline - time.monotonic()
-                if self._eof or left <= 0:
-                    return None
-                self._cond.wait(min(left, 0.5))
-
-    def tail(self, n: int = 30) -> str:
-        with self._cond:
-            return "".join(self._lines[-n:])
-
-
 @dataclass
 class Proc:
     name: str
     popen: subprocess.Popen[bytes]
-    watcher: LineWatcher
+    watcher: Any           # tests/interop/real_rocketmq.py LineWatcher
     ready_text: str
     boot_line: str = ""
-
-
-def _write_props(path: Path, props: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
 
 def proc_rss(pid: int) -> tuple[int, int, int]:
@@ -502,12 +454,13 @@ def _spawn(topo: Topology, name: str, cmd: Cmd) -> Proc:
     logdir.mkdir(parents=True, exist_ok=True)
     popen = subprocess.Popen(cmd.argv, cwd=topo.workdir, env=cmd.env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    return Proc(name, popen, LineWatcher(popen.stdout, logdir / f"{name}.out"), cmd.ready_text)  # type: ignore[arg-type]
+    watcher = load_real_rocketmq().LineWatcher(popen.stdout, logdir / f"{name}.out", FATAL_MARKERS)
+    return Proc(name, popen, watcher, cmd.ready_text)  # type: ignore[arg-type]
 
 
 def _wait_boot(procs: list[Proc], deadline: float) -> None:
     for p in procs:
-        line = p.watcher.wait_for(p.ready_text, deadline)
+        line = p.watcher.wait_for(p.ready_text, deadline - time.monotonic())
         if line is None:
             raise RuntimeError(f"{p.name} did not boot:\n{p.watcher.tail()}")
         p.boot_line = line
@@ -550,7 +503,7 @@ def start(system: System, topo: Topology) -> Running:
             br_procs = []
             for node in topo.brokers:
                 conf_path = topo.workdir / "conf" / f"{node.name}.conf"
-                _write_props(conf_path, node.conf)
+                load_real_rocketmq().write_props(conf_path, node.conf)
                 br_procs.append(_spawn(topo, node.name, system.broker_cmd(topo, node, conf_path)))
             run.procs += br_procs
             _wait_boot(br_procs, deadline)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rmqlite.broker.config import BrokerConfig
-from rmqlite.broker.persist import load_json, save_json
+from rmqlite.broker.persist import VersionedTable
 from rmqlite.broker.topics import DataVersion
 
 __all__ = ["SubscriptionGroupConfig", "SubscriptionTable", "subscriptions_path"]
@@ -68,8 +68,10 @@ class SubscriptionGroupConfig:
         )
 
 
-class SubscriptionTable:
+class SubscriptionTable(VersionedTable):
     """Consumer group configs; persisted to ``<config_dir>/subscriptionGroup.json``."""
+
+    TABLE_KEY = "subscriptionGroupTable"
 
     def __init__(self, config: BrokerConfig, now_ms: int, path: str | None = None) -> None:
         self.config = config
@@ -77,29 +79,10 @@ class SubscriptionTable:
         self.data_version = DataVersion(timestamp=now_ms)
         self.table: dict[str, SubscriptionGroupConfig] = {g: SubscriptionGroupConfig(g) for g in _BUILTIN_GROUPS}
 
-    def load(self) -> None:
-        if not self.path:
-            return
-        data = load_json(self.path)
-        if not isinstance(data, dict):
-            return
-        for name, raw in (data.get("subscriptionGroupTable") or {}).items():
-            if isinstance(raw, dict):
-                cfg = SubscriptionGroupConfig.from_json(raw)
-                cfg.groupName = cfg.groupName or str(name)
-                self.table[str(name)] = cfg
-        if data.get("dataVersion"):
-            self.data_version = DataVersion.from_json(data["dataVersion"])
-
-    def persist(self) -> None:
-        if self.path:
-            save_json(self.path, self.to_json())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dataVersion": self.data_version.to_json(),
-            "subscriptionGroupTable": {g: c.to_json() for g, c in self.table.items()},
-        }
+    def entry_from_json(self, name: str, raw: dict[str, Any]) -> SubscriptionGroupConfig:
+        cfg = SubscriptionGroupConfig.from_json(raw)
+        cfg.groupName = cfg.groupName or name
+        return cfg
 
     def get(self, group: str) -> SubscriptionGroupConfig | None:
         """The config without auto-creation."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rmqlite.broker.config import BrokerConfig
-from rmqlite.broker.persist import load_json, save_json
+from rmqlite.broker.persist import VersionedTable
 
 __all__ = [
     "TopicConfig", "DataVersion", "TopicTable", "validate_topic", "is_system_topic",
@@ -153,8 +153,10 @@ class DataVersion:
         return cls(timestamp=int(d.get("timestamp", 0)), counter=int(d.get("counter", 0)))
 
 
-class TopicTable:
-    """All topic configs of this broker; persisted to ``<config_dir>/topics.json``."""
+class TopicTable(VersionedTable):
+    """All topic configs of this broker; persisted to ``<config_dir>/topics.json`` (merged over the built-ins)."""
+
+    TABLE_KEY = "topicConfigTable"
 
     def __init__(self, config: BrokerConfig, now_ms: int, path: str | None = None) -> None:
         self.config = config
@@ -184,31 +186,10 @@ class TopicTable:
             self._builtin(c.msgTraceTopicName, 1)
         self._builtin(f"{c.brokerClusterName}_REPLY_TOPIC", 1)
 
-    def load(self) -> None:
-        """Merge ``topics.json`` (or its backup) over the built-ins."""
-        if not self.path:
-            return
-        data = load_json(self.path)
-        if not isinstance(data, dict):
-            return
-        for name, raw in (data.get("topicConfigTable") or {}).items():
-            if isinstance(raw, dict):
-                cfg = TopicConfig.from_json(raw)
-                cfg.topicName = cfg.topicName or str(name)
-                self.table[str(name)] = cfg
-        if data.get("dataVersion"):
-            self.data_version = DataVersion.from_json(data["dataVersion"])
-
-    def persist(self) -> None:
-        if self.path:
-            save_json(self.path, self.to_json())
-
-    def to_json(self) -> dict[str, Any]:
-        """TopicConfigSerializeWrapper: ``{"dataVersion":..., "topicConfigTable":...}``."""
-        return {
-            "dataVersion": self.data_version.to_json(),
-            "topicConfigTable": {name: cfg.to_json() for name, cfg in self.table.items()},
-        }
+    def entry_from_json(self, name: str, raw: dict[str, Any]) -> TopicConfig:
+        cfg = TopicConfig.from_json(raw)
+        cfg.topicName = cfg.topicName or name
+        return cfg
 
     def _changed(self, now_ms: int) -> None:
         self.data_version.next_version(now_ms)

@@ -162,14 +162,21 @@ def free_broker_port() -> int:
     raise RuntimeError("no free broker port triple found")
 
 
-def _write_props(path: Path, props: dict[str, str]) -> None:
+def write_props(path: Path, props: dict[str, str]) -> None:
+    """A Java properties file (broker.conf / namesrv.conf) of ``key=value`` lines; creates the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
 
-class _LineWatcher:
-    """Reads a process's stdout in a thread into a log file; lets callers wait for a substring (bounded)."""
+class LineWatcher:
+    """Reads a process's stdout in a thread into a log file; lets callers wait for a substring (bounded).
 
-    def __init__(self, stream: IO[bytes], log_path: Path) -> None:
+    A line holding one of ``fatal`` (default FATAL_MARKERS) ends a wait early (None). bench/topology.py uses
+    this class for every process it starts.
+    """
+
+    def __init__(self, stream: IO[bytes], log_path: Path, fatal: tuple[str, ...] = FATAL_MARKERS) -> None:
+        self.fatal = fatal
         self._cond = threading.Condition()
         self._lines: list[str] = []
         self._eof = False
@@ -199,7 +206,7 @@ class _LineWatcher:
                 for line in self._lines[seen:]:
                     if needle in line:
                         return line.rstrip("\n")
-                    if any(marker in line for marker in FATAL_MARKERS):
+                    if any(marker in line for marker in self.fatal):
                         return None
                 seen = len(self._lines)
                 left = deadline - time.monotonic()
@@ -231,7 +238,7 @@ class RealCluster:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _spawn(self, name: str, home: Path, jvm: list[str], main: str, args: list[str]) -> _LineWatcher:
+    def _spawn(self, name: str, home: Path, jvm: list[str], main: str, args: list[str]) -> LineWatcher:
         logdir = self.workdir / "logs"
         logdir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, ROCKETMQ_HOME=str(home), JAVA_OPT="")
@@ -241,12 +248,12 @@ class RealCluster:
         proc = subprocess.Popen(cmd, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self._procs.append(proc)
-        return _LineWatcher(proc.stdout, logdir / f"{name}.stdout")  # type: ignore[arg-type]
+        return LineWatcher(proc.stdout, logdir / f"{name}.stdout")  # type: ignore[arg-type]
 
     def start(self, home: Path) -> None:
         """Start namesrv, then broker; raise RuntimeError (after stopping) if either does not boot in time."""
         wd = self.workdir
-        _write_props(wd / "namesrv.conf", {
+        write_props(wd / "namesrv.conf", {
             "listenPort": str(self.namesrv_port),
             "kvConfigPath": str(wd / "namesrv" / "kvConfig.json"),
             "configStorePath": str(wd / "namesrv" / "namesrv.properties"),
@@ -257,7 +264,7 @@ class RealCluster:
             tail = ns.tail()
             self.stop()
             raise RuntimeError(f"real namesrv did not boot:\n{tail}")
-        _write_props(wd / "broker.conf", self.broker_conf)
+        write_props(wd / "broker.conf", self.broker_conf)
         br = self._spawn("broker", home, BROKER_HEAP, "org.apache.rocketmq.broker.BrokerStartup",
                          ["-c", str(wd / "broker.conf")])
         line = br.wait_for("boot success", BOOT_TIMEOUT_S)
