@@ -129,6 +129,8 @@ class BrokerConfig:
     serverChannelMaxIdleTimeSeconds: int = 120
     # --- known keys rmqlite accepts but does not act on: key -> typed value
     extra: dict[str, Any] = field(default_factory=dict)
+    # --- not a key: the broker.conf this config was read from (``-c``); UPDATE_BROKER_CONFIG rewrites it
+    config_file: str | None = None
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -165,6 +167,8 @@ class BrokerConfig:
     def set(self, key: str, value: object) -> None:
         """Set one key from text (or an already typed value); unknown keys log a warning."""
         kind = _kind_of(key)
+        if kind is None and key in _WRITTEN_NOT_READ:
+            return
         if kind is None:
             log.warning("unknown broker config key '%s' ignored", key)
             return
@@ -255,7 +259,7 @@ def _parse_extra_spec(spec: str) -> dict[str, tuple[str, Any]]:
 def _field_kinds() -> dict[str, str]:
     kinds: dict[str, str] = {}
     for f in fields(BrokerConfig):
-        if f.name == "extra":
+        if f.name in ("extra", "config_file"):
             continue
         text = str(f.type)
         kinds[f.name] = "bool" if "bool" in text else "int" if "int" in text else "float" if "float" in text else "str"
@@ -339,6 +343,8 @@ def _render(value: Any) -> str:
     return str(value)
 
 
+#: Names Java writes into a persisted broker.conf (field names) but never reads back (no such setter).
+_WRITTEN_NOT_READ = frozenset({"isEnableBatchPush"})
 _EXTRA_KEYS = _parse_extra_spec(_EXTRA_SPEC)
 _FIELD_KINDS = _field_kinds()
 _FIELD_NAMES = frozenset(_FIELD_KINDS)
@@ -401,7 +407,7 @@ def _unescape(value: str) -> str:
 
 def load_broker_config(path: str | None, overrides: Mapping[str, object] | None = None) -> BrokerConfig:
     """Read ``broker.conf`` (``path`` may be None), apply ``overrides``, then BrokerStartup's fix-ups."""
-    config = BrokerConfig()
+    config = BrokerConfig(config_file=path or None)
     if path:
         with open(path, encoding="utf-8") as fh:
             for key, value in parse_properties(fh.read()):

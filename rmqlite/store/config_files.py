@@ -1,7 +1,7 @@
 """JSON config files with .tmp/.bak safety, as Java ``ConfigManager`` + ``MixAll.string2File``.
 
 How it works:
-1. ``save_json_config`` writes fastjson pretty text (tab indented, unquoted int keys) to
+1. ``save_json_config`` (``save_text_config`` for any text) writes fastjson pretty text (tab indented, unquoted int keys) to
    ``<path>.tmp`` and fsyncs it, copies the current ``<path>`` content to ``<path>.bak``, then
    atomically replaces ``<path>`` with the tmp file (Java deletes and renames; replace is safer).
 2. ``load_json_config`` reads ``<path>``; if it is missing, empty or unparsable it falls back to
@@ -38,8 +38,12 @@ def _write_text(path: str, text: str) -> None:
 
 def save_json_config(path: str, obj: Any) -> None:
     """Persist ``obj`` as Java's ConfigManager would (rule 1)."""
+    save_text_config(path, fastjson.dumps(obj, pretty=True))
+
+
+def save_text_config(path: str, text: str) -> None:
+    """Write ``text`` with rule 1's .tmp/.bak safety (``MixAll.string2File``)."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    text = fastjson.dumps(obj, pretty=True)
     _write_text(path + ".tmp", text)
     prev = _read_text(path)
     if prev is not None:

@@ -81,3 +81,24 @@ def test_producer_connection_remark_and_runtime_disk_keys(h) -> None:
     assert 0.0 <= float(table["commitLogDiskRatio"]) <= 1.0
     assert table["commitLogDirCapacity"].startswith("Total : ")
     assert any(k.startswith("commitLogDiskRatio_") for k in table)
+
+
+def test_update_broker_config_rewrites_the_conf_file_like_java(tmp_path) -> None:
+    """Java's Configuration.persist rewrites the -c file with every key; a restart reads the change back."""
+    from rmqlite.broker.config import load_broker_config
+    from rmqlite.broker.handlers.admin import broker_config_text
+    conf = tmp_path / "broker.conf"
+    conf.write_text(f"brokerName=broker-x\nstorePathRootDir={tmp_path / 'store'}\nlistenPort=12911\n")
+    harness = Harness(str(tmp_path / "store"))
+    try:
+        harness.state.config = load_broker_config(str(conf))
+        resp = harness.call(RequestCode.UPDATE_BROKER_CONFIG, body=b"fileReservedTime=47\nbrokerPermission=4\n")
+        assert resp.code == ResponseCode.SUCCESS
+        assert conf.read_text() == broker_config_text(harness.state)
+        assert (tmp_path / "broker.conf.bak").read_text().startswith("brokerName=broker-x\n")
+        again = load_broker_config(str(conf))
+        assert (again.get("fileReservedTime"), again.brokerPermission, again.brokerName, again.listenPort) == (
+            47, 4, "broker-x", 12911)
+        assert again.to_properties() == harness.state.config.to_properties()
+    finally:
+        harness.close()

@@ -15,7 +15,8 @@ How it works:
 2. Object-keyed maps (TopicStatsTable, ConsumeStats) use ``fastjson.ObjKey`` MessageQueue keys.
 3. Runtime info is a KVTable ``{"table":{...}}`` with the keys clusterList/brokerStatus read.
 4. UPDATE_BROKER_CONFIG applies a properties body to the in-memory config (a bad value is refused
-   with SYSTEM_ERROR naming the key; Java ignores it silently); ``brokerPermission`` re-registers.
+   with SYSTEM_ERROR naming the key; Java ignores it silently); ``brokerPermission`` re-registers; the
+   whole config is then written back to the broker's ``-c`` file, as Java's Configuration.persist does.
 5. VIEW_BROKER_STATS_DATA (mqadmin statsAll) answers TOPIC_PUT_NUMS ``topic`` and GROUP_GET_NUMS
    ``topic@group`` from the store itself: messages stored (resp. stored and consumed by the group)
    within the last minute / hour / day, tps = sum / window.
@@ -34,8 +35,9 @@ from rmqlite.remoting import fastjson
 from rmqlite.remoting.codes import CURRENT_VERSION, RequestCode, ResponseCode
 from rmqlite.remoting.command import RemotingCommand
 from rmqlite.remoting.headers import ext_int, ext_opt_int, ext_opt_str, ext_str
+from rmqlite.store.config_files import save_text_config
 
-__all__ = ["runtime_info"]
+__all__ = ["broker_config_text", "runtime_info"]
 
 _SLAVE_REMARK = "Can't modify topic or subscription group from slave broker, please execute it from master broker."
 VERSION_DESC = "V4_9_4"
@@ -179,9 +181,15 @@ def get_broker_runtime_info(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) 
 @handler(RequestCode.GET_BROKER_CONFIG)
 def get_broker_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand:
     version = fastjson.dumps({"counter": 0, "timestamp": state.stats.boot_ms})
-    lines = [f"{_JAVA_KEY_NAMES.get(k, k)}={v}\n" for k, v in state.config.to_properties().items()
-             if not (v == "" and _is_null(state, k))]
-    return cmd.response(ResponseCode.SUCCESS, ext_fields={"version": version}, body="".join(lines).encode("utf-8"))
+    return cmd.response(ResponseCode.SUCCESS, ext_fields={"version": version},
+                        body=broker_config_text(state).encode("utf-8"))
+
+
+def broker_config_text(state: BrokerState) -> str:
+    """Every config key as ``key=value`` lines, nulls left out (Java's ``getAllConfigsInternal`` text: the
+    GET_BROKER_CONFIG body and what ``Configuration.persist`` writes to the -c file)."""
+    return "".join(f"{_JAVA_KEY_NAMES.get(k, k)}={v}\n" for k, v in state.config.to_properties().items()
+                   if not (v == "" and _is_null(state, k)))
 
 
 #: Keys whose Java field name differs from the broker.conf spelling rmqlite uses.
@@ -202,7 +210,7 @@ _NULL_BY_DEFAULT = frozenset({"haMasterAddress", "readOnlyCommitLogStorePaths"})
 
 @handler(RequestCode.UPDATE_BROKER_CONFIG)
 def update_broker_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand:
-    """mqadmin updateBrokerConfig: body = properties text; applied to the running config."""
+    """mqadmin updateBrokerConfig: body = properties text; applied to the running config and persisted."""
     from rmqlite.broker.config import ConfigError, parse_properties
     if not cmd.body:
         return cmd.response(ResponseCode.SUCCESS)
@@ -217,6 +225,11 @@ def update_broker_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> 
         return cmd.response(ResponseCode.SYSTEM_ERROR, f"updateBrokerConfig: {exc}")
     if any(key == "brokerPermission" for key, _ in pairs):
         state.topics.data_version.next_version(ctx.now_ms)   # the shell sees it and re-registers
+    try:
+        if state.config.config_file:
+            save_text_config(state.config.config_file, broker_config_text(state))
+    except OSError as exc:
+        return cmd.response(ResponseCode.SYSTEM_ERROR, f"updateBrokerConfig: applied, but not persisted: {exc}")
     return cmd.response(ResponseCode.SUCCESS)
 
 
