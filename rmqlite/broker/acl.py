@@ -24,6 +24,10 @@ How it works:
 3. Address patterns (``RemoteAddressStrategyFactory``): blank (never), ``*`` / ``*.*.*.*`` (always),
    ``a.b.c.{x,y}``, comma lists, ranges with ``*`` or ``n-m`` in the 2nd..4th part, single addresses.
 4. Pure: files are read by ``load``/``reload_file`` only; the shell decides when (Java polls every 5 s).
+5. Per file, ``versions`` holds its ``dataVersion`` (timestamp, counter) - the first entry of the file's
+   ``dataVersion`` list, else (load time, 0) - and ``version`` the deprecated one Java reports (the default
+   file's, assigned on load; ``clock`` gives the load time). ``check`` remembers the request it passed, so
+   the ACL admin handlers find their broker's state with ``acl_for(cmd)`` (handlers/acl_admin.py).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import hmac
 import ipaddress
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +47,7 @@ from rmqlite.broker.acl_yaml import YamlError, java_text, parse_yaml
 from rmqlite.remoting.codes import RequestCode
 from rmqlite.remoting.command import RemotingCommand
 
-__all__ = ["ANY", "DENY", "PUB", "SUB", "AclError", "AclState", "acl_home", "sign", "signed_content"]
+__all__ = ["ANY", "DENY", "PUB", "SUB", "AclError", "AclState", "acl_for", "acl_home", "sign", "signed_content"]
 
 DENY, ANY, PUB, SUB = 1, 2, 4, 8
 RETRY_PREFIX = "%RETRY%"
@@ -289,9 +294,20 @@ def _read(path: str) -> Any:
 class _FileData:
     white: list[Matcher]
     accounts: dict[str, Account]
+    version: tuple[int, int]
 
 
-def _file_data(path: str, taken: dict[str, str]) -> _FileData | None:
+def data_version(data: Any, now_ms: int) -> tuple[int, int]:
+    """(timestamp, counter) of a file's first ``dataVersion`` entry; (now_ms, 0) when it has none."""
+    first = data.get("dataVersion") if isinstance(data, dict) else None
+    first = first[0] if isinstance(first, list) and first and isinstance(first[0], dict) else {}
+    try:
+        return int(first.get("timestamp", now_ms)), int(first.get("counter", 0))
+    except (TypeError, ValueError):
+        raise AclError(f"bad dataVersion {first!r}") from None
+
+
+def _file_data(path: str, taken: dict[str, str], now_ms: int) -> _FileData | None:
     data = _read(path)
     if not isinstance(data, dict) or not data:
         return None
@@ -301,15 +317,31 @@ def _file_data(path: str, taken: dict[str, str]) -> _FileData | None:
         acct = build_account(raw)
         if taken.get(acct.access_key) in (None, path):
             accounts[acct.access_key] = acct
-    return _FileData(white, accounts)
+    return _FileData(white, accounts, data_version(data, now_ms))
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+_BOUND: tuple[Any, Any] = (None, None)
+
+
+def acl_for(cmd: RemotingCommand) -> AclState | None:
+    """The AclState whose ``check`` passed ``cmd`` (None: ACL is off for the broker that got it)."""
+    state, checked = _BOUND
+    return state if checked is cmd else None
 
 
 # ---------------------------------------------------------------------------------------------- state
 class AclState:
     """Loaded ACL files and the request check."""
 
-    def __init__(self, home: str | None) -> None:
+    def __init__(self, home: str | None, clock: Callable[[], int] = _wall_ms) -> None:
         self.home = home
+        self.clock = clock
+        self.versions: dict[str, tuple[int, int]] = {}          # file -> (timestamp, counter)
+        self.version: tuple[int, int] = (clock(), 0)            # Java's deprecated dataVersion
         self.files: list[str] = []
         self.accounts: dict[str, dict[str, Account]] = {}     # file -> access key -> account
         self.key_file: dict[str, str] = {}                    # access key -> file
@@ -327,10 +359,12 @@ class AclState:
         accounts: dict[str, dict[str, Account]] = {}
         key_file: dict[str, str] = {}
         white_by_file: dict[str, list[Matcher]] = {}
+        versions: dict[str, tuple[int, int]] = {}
         for path in files:
-            data = _file_data(path, {k: v for k, v in key_file.items()})
+            data = _file_data(path, {k: v for k, v in key_file.items()}, self.clock())
             if data is None:
                 continue
+            versions[path] = data.version
             if data.white:
                 white_by_file[path] = data.white
             mine = {k: a for k, a in data.accounts.items() if k not in key_file}
@@ -339,15 +373,19 @@ class AclState:
             if mine:
                 accounts[path] = mine
         self.files, self.accounts, self.key_file = files, accounts, key_file
-        self.white_by_file = white_by_file
+        self.white_by_file, self.versions = white_by_file, versions
         self.global_white = [m for ms in white_by_file.values() for m in ms]
+        self.version = versions.get(default, self.version)
 
     def reload_file(self, path: str) -> None:
         """One changed file (``PlainPermissionManager.load(String)``); raises AclError, then changes nothing."""
         path = _norm(path)
-        data = _file_data(path, self.key_file)
+        data = _file_data(path, self.key_file, self.clock())
         if data is None:
             return
+        self.versions[path] = data.version
+        if self.home and path == default_file(self.home):
+            self.version = data.version
         if path in self.white_by_file:
             old = self.white_by_file[path]
             self.global_white = [m for m in self.global_white if all(m is not o for o in old)] + data.white
@@ -361,6 +399,8 @@ class AclState:
     # ------------------------------------------------------------------ the request hook
     def check(self, cmd: RemotingCommand, remote_addr: str) -> str | None:
         """None if ``cmd`` may run, else the remark of Java's SYSTEM_ERROR answer."""
+        global _BOUND
+        _BOUND = (self, cmd)
         try:
             self._validate(cmd, remote_addr)
         except _Denied as denied:

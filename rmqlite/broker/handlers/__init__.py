@@ -13,5 +13,6 @@ from __future__ import annotations
 from rmqlite.broker.handlers.base import HANDLERS, dispatch, handler
 
 from rmqlite.broker.handlers import admin, client, consumer, pull, query, reply, send, transaction  # noqa: E402,F401
+from rmqlite.broker.handlers import acl_admin  # noqa: E402,F401
 
 __all__ = ["HANDLERS", "dispatch", "handler"]
