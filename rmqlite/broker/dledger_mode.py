@@ -13,6 +13,9 @@ How it works:
     applied rebuilds the queue-offset table, adds topics found in its consume queues but missing from its
     topic table, becomes writable and switches to ``SYNC_MASTER`` with brokerId 0; any other role switches
     to ``SLAVE`` with id = digits of ``dLegerSelfId`` + 1. ``Broker.set_role`` re-registers at once.
+    Either way delayed delivery restarts from the durable delay offsets, verifying what a previous master
+    already delivered (schedule.py rules 5-6, Java ``ScheduleMessageService.start`` reloading
+    delayOffset.json); a new master wakes its delivery loop at once.
   * A request that wrote answers only after its entries are committed on a quorum. Send-type replies
     map failures like DLedgerCommitLog + SendMessageProcessor: refused as not leader -> 14 with the slave
     remark; pending full / transferring -> 1 "[PC_SYNCHRONIZED]broker busy..."; no quorum ack within
@@ -237,12 +240,17 @@ class DLedgerMode:
             self.master = True
             self.commitlog.writable = True
             self.became_master_at = time.time()
+            state.schedule.restart_delivery()      # from the durable delay offsets, verified (schedule.py rule 6)
             broker.set_role("SYNC_MASTER", 0)
+            features = getattr(broker, "features", None)
+            if features is not None:
+                features.wake()
             log.warning("dledger %s/%s: serving as master (brokerId 0) in term %d",
                         self.gc.group, self.gc.self_id, soft.term)
         elif not serving and (self.master or broker.state.broker_id != self.slave_id):
             self.master = False
             self.commitlog.writable = False
+            broker.state.schedule.restart_delivery()
             broker.set_role("SLAVE", self.slave_id)
             if soft.leader != self.gc.self_id:
                 self._sync_wanted.set()

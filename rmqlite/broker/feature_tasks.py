@@ -8,8 +8,9 @@ How it works:
    refused silently (``REFUSED_ONEWAY``). Nothing of a refused request reaches a handler.
 3. ``tasks()`` are the loops the broker runs:
    - delayed delivery: delivers what is due (masters only), persists delayOffset.json right after a delivery,
-     then sleeps until the earliest next due time (``ScheduleState.next_due_ms``) or until a new
-     SCHEDULE_TOPIC_XXXX entry is dispatched (``on_dispatch``), at most 1 s;
+     then sleeps until the earliest next due time (``ScheduleState.next_due_ms``), until a new
+     SCHEDULE_TOPIC_XXXX entry is dispatched (``on_dispatch``) or until ``wake()`` (DLedger role change),
+     at most 1 s;
    - ACL reload: every 5 s (Java's AclFileWatchService) compares the file list and modification times; a changed
      file is reloaded alone, a changed file count reloads everything; a file that fails to load keeps the old
      rules and is logged.
@@ -76,6 +77,11 @@ class BrokerFeatures:
     # ------------------------------------------------------------------ dispatch listener
     def on_dispatch(self, topic: str, queue_id: int, max_offset: int) -> None:
         if topic == SCHEDULE_TOPIC and self._wake is not None:
+            self._wake.set()
+
+    def wake(self) -> None:
+        """Run the delayed-delivery loop now (a node that just became master delivers what is due at once)."""
+        if self._wake is not None:
             self._wake.set()
 
     # ------------------------------------------------------------------ loops

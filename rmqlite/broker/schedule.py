@@ -18,6 +18,16 @@ How it works:
    stored with ``MessageToStore.delay_level = 0`` so the store does not delay it again. A record with no usable REAL_TOPIC / REAL_QID, or one that
    would go back to RMQ_SYS_TRANS_HALF_TOPIC, is skipped (Java discards the latter); a failed put retries the
    level later. Masters only; no clock, no tasks here.
+5. Replicated (DLedger) stores: a stored copy is durable only once committed, i.e. once the store dispatched
+   past its end. ``advance`` remembers copies not yet dispatched; ``to_json`` (what is persisted and what
+   followers copy through GET_ALL_DELAY_OFFSET) publishes per level the offset of the first such copy, never
+   beyond: a master deposed before its copy commits cannot make its successor skip (lose) that message.
+6. ``restart_delivery()`` runs on every role change: progress falls back to the published offsets and every
+   level is "verified" - until its first due record that has no copy yet, a due record whose copy already
+   sits in REAL_TOPIC / REAL_QID (same UNIQ_KEY, stored after it; found through the index) is passed over
+   instead of delivered again. So a new master whose copied delay offsets lag behind what its predecessor
+   delivered (they are synced every dLedgerMetaSyncIntervalMs) delivers each message once. Records without
+   UNIQ_KEY (or with the index off) fall back to Java's at-least-once.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from typing import Any
 from rmqlite.broker.persist import load_json, save_json
 from rmqlite.common.message import decode_record, encode_properties
 
-__all__ = ["SCHEDULE_TOPIC", "Delivery", "ScheduleState", "delay_offsets_path", "deliver_due"]
+__all__ = ["SCHEDULE_TOPIC", "Delivery", "ScheduleState", "already_delivered", "delay_offsets_path", "deliver_due"]
 
 SCHEDULE_TOPIC = "SCHEDULE_TOPIC_XXXX"
 PROPERTY_DELAY = "DELAY"
@@ -37,6 +47,8 @@ PROPERTY_REAL_TOPIC = "REAL_TOPIC"
 PROPERTY_REAL_QID = "REAL_QID"
 TRANS_HALF_TOPIC = "RMQ_SYS_TRANS_HALF_TOPIC"
 _BATCH = 32
+_COPY_LOOKUP = 32              # index hits read per copy lookup (rule 6)
+_CLOCK_SLACK_MS = 60_000       # a copy stored by another node may carry a slightly earlier clock
 
 
 @dataclass(slots=True)
@@ -48,6 +60,7 @@ class Delivery:
     topic: str
     queue_id: int
     record: Any            # decoded MessageExt of the schedule record
+    done: bool = False     # a copy is already in REAL_TOPIC (rule 6): only advance past it
 
 
 class ScheduleState:
@@ -59,6 +72,9 @@ class ScheduleState:
         self.offsets: dict[int, int] = {}
         self.dirty = False
         self.next_due_ms: int | None = None
+        self._unconfirmed: dict[int, list[tuple[int, int]]] = {}   # level -> [(queue offset, copy end)]
+        self._verify: set[int] = set(range(1, len(self.delays_ms) + 1))
+        self._store: Any = None
 
     @property
     def max_level(self) -> int:
@@ -81,12 +97,48 @@ class ScheduleState:
         self.dirty = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"offsetTable": dict(sorted(self.offsets.items()))}
+        """delayOffset.json / GET_ALL_DELAY_OFFSET body: the published (durable) offsets (rule 5)."""
+        return {"offsetTable": dict(sorted(self.published_offsets().items()))}
 
-    def advance(self, level: int, next_offset: int) -> None:
+    def published_offsets(self) -> dict[int, int]:
+        """Per level, the next offset whose delivery is not known durable (rule 5)."""
+        self._confirm()
+        out = dict(self.offsets)
+        for level, pending in self._unconfirmed.items():
+            if pending:
+                out[level] = pending[0][0]
+        return out
+
+    def advance(self, level: int, next_offset: int, copy_end: int | None = None) -> None:
+        """Level ``level`` continues at ``next_offset``; ``copy_end``: commitlog end of the copy just stored."""
+        if copy_end is not None and copy_end > self._durable_end():
+            self._unconfirmed.setdefault(level, []).append((next_offset - 1, copy_end))
         if self.offsets.get(level) != next_offset:
             self.offsets[level] = next_offset
             self.dirty = True
+
+    def restart_delivery(self) -> None:
+        """Role change (rule 6): rewind to the published offsets and verify every level again."""
+        for level, offset in self.published_offsets().items():
+            self.advance(level, offset)
+        self._unconfirmed.clear()
+        self._verify = set(range(1, self.max_level + 1))
+        self.next_due_ms = None
+
+    def _durable_end(self) -> int:
+        end = getattr(self._store, "dispatched_offset", None)
+        return end if isinstance(end, int) else 1 << 62
+
+    def _confirm(self) -> None:
+        if not self._unconfirmed:
+            return
+        durable = self._durable_end()
+        for level in list(self._unconfirmed):
+            pending = self._unconfirmed[level]
+            while pending and pending[0][1] <= durable:
+                pending.pop(0)
+            if not pending:
+                del self._unconfirmed[level]
 
     def due_at(self, level: int, store_timestamp: int, now_ms: int) -> int:
         """When a record of ``level`` stored at ``store_timestamp`` is due (Java's corrected deliver time)."""
@@ -96,6 +148,8 @@ class ScheduleState:
 
     def due(self, store: Any, now_ms: int) -> list[Delivery]:
         """Due messages of every level, in queue order; sets ``next_due_ms``."""
+        self._store = store
+        self._confirm()
         out: list[Delivery] = []
         nxt: int | None = None
         for level in range(1, self.max_level + 1):
@@ -126,9 +180,29 @@ class ScheduleState:
             when = self.due_at(level, msg.store_timestamp, now_ms)
             if when > now_ms:
                 return when
-            out.append(Delivery(level, msg.queue_offset + 1, msg.properties.get(PROPERTY_REAL_TOPIC) or "",
-                                _int(msg.properties.get(PROPERTY_REAL_QID)), msg))
+            d = Delivery(level, msg.queue_offset + 1, msg.properties.get(PROPERTY_REAL_TOPIC) or "",
+                         _int(msg.properties.get(PROPERTY_REAL_QID)), msg)
+            if level in self._verify:
+                d.done = already_delivered(store, d, now_ms)
+                if not d.done:
+                    self._verify.discard(level)        # later records of this level were not delivered either
+            out.append(d)
         return now_ms if len(records) >= _BATCH else None
+
+
+def already_delivered(store: Any, d: Delivery, now_ms: int) -> bool:
+    """Whether a copy of ``d``'s schedule record is already stored in its real queue (rule 6)."""
+    rec = d.record
+    uniq = rec.properties.get("UNIQ_KEY")
+    if not uniq or not d.topic or d.queue_id < 0:
+        return False
+    begin = max(0, rec.store_timestamp - _CLOCK_SLACK_MS)
+    for raw in store.query_by_key(d.topic, uniq, _COPY_LOOKUP, begin, now_ms + _CLOCK_SLACK_MS):
+        copy, _ = decode_record(raw)
+        if (copy.queue_id == d.queue_id and copy.commit_log_offset > rec.commit_log_offset
+                and copy.born_timestamp == rec.born_timestamp):     # not a producer's resend of the same id
+            return True
+    return False
 
 
 def _int(text: str | None) -> int:
@@ -144,6 +218,9 @@ def deliver_due(state: Any, now_ms: int) -> int:
     stalled: set[int] = set()
     for d in state.schedule.due(state.store, now_ms):
         if d.level in stalled:
+            continue
+        if d.done:
+            state.schedule.advance(d.level, d.next_offset)     # a previous master delivered it (rule 6)
             continue
         if not d.topic or d.queue_id < 0 or d.topic == TRANS_HALF_TOPIC:
             state.schedule.advance(d.level, d.next_offset)     # unrecoverable: skip it
@@ -161,7 +238,7 @@ def deliver_due(state: Any, now_ms: int) -> int:
             stalled.add(d.level)                                # retry this level shortly
             state.schedule.next_due_ms = now_ms + 100
             continue
-        state.schedule.advance(d.level, d.next_offset)
+        state.schedule.advance(d.level, d.next_offset, result.phys_offset + result.wrote_bytes)
         delivered += 1
     return delivered
 
