@@ -228,7 +228,7 @@ class Broker:
     # ------------------------------------------------------------------ requests
     def _ctx(self, conn: Connection | None, first_run: bool = True) -> Ctx:
         addr = "%s:%d" % conn.remote_addr if conn is not None else "127.0.0.1:0"
-        return Ctx(now_ms=_now_ms(), rng=self.rng, channel=conn, remote_addr=addr, first_run=first_run)
+        return Ctx(_now_ms(), self.rng, conn, addr, first_run)   # now_ms, rng, channel, remote_addr, first_run
 
     def _on_request(self, cmd: RemotingCommand, conn: Connection) -> Any:
         assert self.state is not None
@@ -248,13 +248,14 @@ class Broker:
             if waiting is not None:
                 self._async_dirty = True
                 return waiting
-        if isinstance(result, ReplyPush):
-            return self._push_reply(cmd, result)
-        if isinstance(result, Hold):
-            loop = asyncio.get_running_loop()
-            result.waiter = loop.create_future()
-            self.state.holds.add(result)
-            return result.waiter
+        if type(result) is not RemotingCommand:     # (a reply: none of these)
+            if isinstance(result, ReplyPush):
+                return self._push_reply(cmd, result)
+            if isinstance(result, Hold):
+                loop = asyncio.get_running_loop()
+                result.waiter = loop.create_future()
+                self.state.holds.add(result)
+                return result.waiter
         if (cmd.code == RequestCode.UPDATE_AND_CREATE_TOPIC and isinstance(result, RemotingCommand)
                 and self.state.topics.data_version.counter != self._registered_version):
             return self._reply_after_register(result)  # Java registers before answering

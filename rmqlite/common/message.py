@@ -7,6 +7,7 @@ How it works (wire-facts section 4; Java ``MessageDecoder`` / ``CommitLog`` of 4
    (IPv4 + port) unless SYSFLAG bit 0x10 (born) / 0x20 (store) says IPv6 (16+4).
 2. ``encode_record`` writes every field exactly as given (the store fills in offsets, times, CRC);
    ``decode_record`` is its inverse and keeps the raw properties text, so decode→encode is byte-exact.
+   ``pack_record`` writes the same bytes from already-encoded parts (the store's per-message path).
 3. Properties are ``name\\x01value\\x02`` pairs; we encode like Java 4.9.1+ (no trailing \\x02) and decode
    like Java (split on \\x02, then on the first \\x01; pairs with empty key or value are dropped).
 4. Strings are UTF-8 on the wire; hashes (tagsCode, index keys) are Java ``String.hashCode`` over
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import operator
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -119,13 +121,14 @@ class MessageConst:
 # ----------------------------------------------------------------------------- hashes, CRC
 
 
+_POW31 = tuple(pow(31, k, 1 << 32) for k in range(256))  # 31^k mod 2^32
+
+
 def java_string_hash(s: str) -> int:
     """Java ``String.hashCode()``: s[0]*31^(n-1) + ... over UTF-16 code units, signed 32-bit."""
     h = 0
-    if s.isascii() and len(s) <= 256:  # fast path: one code unit per byte, mask once at the end
-        for c in s.encode("ascii"):
-            h = 31 * h + c
-        h &= 0xFFFFFFFF
+    if s.isascii() and len(s) <= 256:  # fast path: one code unit per byte; sum of c * 31^k in C, mask once
+        h = sum(map(operator.mul, reversed(s.encode("ascii")), _POW31)) & 0xFFFFFFFF
     else:
         for (u,) in struct.iter_unpack(">H", s.encode("utf-16-be", "surrogatepass")):
             h = (31 * h + u) & 0xFFFFFFFF
@@ -147,25 +150,17 @@ def tags_code(tags: str | None) -> int:
 
 def encode_properties(props: Mapping[str, str | None]) -> str:
     """``name\\x01value\\x02...`` in mapping order, without trailing \\x02; None values skipped."""
-    return PROPERTY_SEPARATOR.join(
-        f"{k}{NAME_VALUE_SEPARATOR}{v}" for k, v in props.items() if v is not None
-    )
+    return PROPERTY_SEPARATOR.join([f"{k}{NAME_VALUE_SEPARATOR}{v}" for k, v in props.items() if v is not None])
 
 
 def decode_properties(s: str) -> dict[str, str]:
     """Parse a properties string exactly like Java ``string2messageProperties``."""
     out: dict[str, str] = {}
-    n = len(s)
-    i = 0
-    while i < n:
-        j = s.find(PROPERTY_SEPARATOR, i)
-        if j < 0:
-            j = n
-        if j - i >= 3:
-            kv = s.find(NAME_VALUE_SEPARATOR, i)
-            if i < kv < j - 1:
-                out[s[i:kv]] = s[kv + 1 : j]
-        i = j + 1
+    for item in s.split(PROPERTY_SEPARATOR):
+        if len(item) >= 3:
+            key, _, value = item.partition(NAME_VALUE_SEPARATOR)   # the value may hold more \x01
+            if key and value:
+                out[key] = value
     return out
 
 
@@ -204,6 +199,25 @@ def _host_bytes(host: Host, v6: bool) -> bytes:
     return _pack_ip(ip, v6) + struct.pack(">i", port)
 
 
+_HOST_BYTES: dict[tuple[Host, bool], bytes] = {}
+
+
+def host_bytes(host: Host, v6: bool) -> bytes:
+    """BORNHOST / STOREHOST bytes (IP + port; 8, or 20 with ``v6``), remembered per host.
+    Raises ``RecordError`` for a bad address or port."""
+    key = (host, v6)
+    try:
+        data = _HOST_BYTES.get(key)
+    except TypeError:           # not hashable (a list): no caching
+        return _host_bytes(host, v6)
+    if data is None:
+        data = _host_bytes(host, v6)
+        if len(_HOST_BYTES) >= 4096:
+            _HOST_BYTES.clear()
+        _HOST_BYTES[key] = data
+    return data
+
+
 @functools.lru_cache(maxsize=4096)
 def is_ipv6_host(ip: str) -> bool:
     """True when ``ip`` must be stored as a 16-byte IPv6 host (IPv4-mapped addresses are IPv4).
@@ -226,9 +240,20 @@ def _host_from(buf: bytes | memoryview, pos: int, v6: bool) -> tuple[Host, int]:
     return (ip, port), pos + n + 4
 
 
+_ID_PREFIXES: dict[Host, str] = {}
+
+
 def offset_msg_id(host: str, port: int, phys_offset: int) -> str:
     """Server-side message id: store host ip + port + commitlog offset, upper-case hex."""
-    return (_host_bytes((host, port), is_ipv6_host(host)) + struct.pack(">q", phys_offset)).hex().upper()
+    prefix = _ID_PREFIXES.get((host, port))
+    if prefix is None:
+        prefix = _host_bytes((host, port), is_ipv6_host(host)).hex().upper()
+        if len(_ID_PREFIXES) >= 1024:
+            _ID_PREFIXES.clear()
+        _ID_PREFIXES[(host, port)] = prefix
+    if 0 <= phys_offset < 1 << 63:
+        return f"{prefix}{phys_offset:016X}"
+    return prefix + struct.pack(">q", phys_offset).hex().upper()
 
 
 def decode_offset_msg_id(msg_id: str) -> tuple[str, int, int]:
@@ -350,6 +375,26 @@ def encode_record(msg: MessageExt) -> bytes:
             _H.pack(len(props)), props,
         )
     )
+
+
+_MID_BODYLEN = struct.Struct(">iqi")  # RECONSUMETIMES, PREPARED TX OFFSET, BODYLEN
+_TOPIC_LEN = [bytes((n,)) for n in range(MAX_TOPIC_BYTES + 1)]
+
+
+def pack_record(topic: bytes, body: bytes, props: bytes, body_crc: int, queue_id: int, flag: int,
+                queue_offset: int, phys_offset: int, sys_flag: int, born_timestamp: int, born_host: bytes,
+                store_timestamp: int, store_host: bytes, reconsume_times: int,
+                prepared_transaction_offset: int) -> bytes:
+    """``encode_record`` from already-encoded parts (topic and properties UTF-8, hosts from ``host_bytes``
+    matching the SYSFLAG v6 bits); the caller has checked the topic and properties lengths."""
+    total = 75 + len(born_host) + len(store_host) + len(body) + len(topic) + len(props)
+    return b"".join((
+        _HEAD.pack(total, MESSAGE_MAGIC_CODE, body_crc, queue_id, flag, queue_offset, phys_offset, sys_flag,
+                   born_timestamp),
+        born_host, _Q.pack(store_timestamp), store_host,
+        _MID_BODYLEN.pack(reconsume_times, prepared_transaction_offset, len(body)), body,
+        _TOPIC_LEN[len(topic)], topic, _H.pack(len(props)), props,
+    ))
 
 
 def decode_record(buf: bytes | bytearray | memoryview, offset: int = 0, check_crc: bool = False) -> tuple[MessageExt, int]:

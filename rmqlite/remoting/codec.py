@@ -8,15 +8,18 @@ How it works (``RemotingCommand.encode/decode``, ``RocketMQSerializable``, ``Net
    compact with alphabetically sorted keys, like fastjson, and leave out null fields
    (an empty ``extFields`` is null in Java).
 3. ``FrameDecoder.feed`` takes any chunk of bytes and returns the commands it
-   completes; it keeps the partial tail. Anything malformed (length below 4 or above
-   the cap, header longer than the frame, unknown serialize type, bad JSON, bad binary
-   header) raises ``FrameError``: the caller closes that one connection.
+   completes; it keeps the partial tail (appended to until its frame is complete;
+   complete frames are sliced straight out of the chunk). Anything malformed (length
+   below 4 or above the cap, header longer than the frame, unknown serialize type, bad
+   JSON, bad binary header) raises ``FrameError``: the caller closes that one connection.
 4. Inbound ext-field values that are numbers or booleans are coerced to strings.
 """
 
 from __future__ import annotations
 
 import json
+import json.encoder
+import json.scanner
 import struct
 
 from rmqlite.remoting.codes import LanguageCode, SerializeType
@@ -28,6 +31,7 @@ __all__ = ["FrameError", "FrameDecoder", "encode_frame", "decode_payload", "MAX_
 MAX_FRAME_SIZE = 16 * 1024 * 1024
 
 _INT = struct.Struct(">i")
+_UINT = struct.Struct(">I")
 _UINT2 = struct.Struct(">II")
 _BIN_FIXED = struct.Struct(">hbhii")  # code, language, version, opaque, flag
 _LANG_BY_VALUE = {m.value: m.name for m in LanguageCode}
@@ -52,6 +56,15 @@ def encode_frame(cmd: RemotingCommand) -> bytes:
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_esc = json.encoder.encode_basestring   # what that encoder writes a str with (C version when available)
+
+
+def _encode_ext(ext: dict[str, str]) -> str:
+    """``_dumps(ext)`` for the usual str -> str map, without the encoder's Python-level set-up."""
+    try:
+        return "{" + ",".join([_esc(k) + ":" + _esc(v) for k, v in ext.items()]) + "}"
+    except TypeError:       # a key or value that is not a str: the general encoder decides
+        return _dumps(ext)
 
 
 def encode_json_header(cmd: RemotingCommand) -> bytes:
@@ -64,7 +77,7 @@ def encode_json_header(cmd: RemotingCommand) -> bytes:
         # Fast path: ints are written as-is, so only extFields / remark need the JSON encoder.
         text = "".join((
             '{"code":', str(cmd.code),
-            ',"extFields":' + _dumps(ext) if ext else "",
+            ',"extFields":' + _encode_ext(ext) if ext else "",
             ',"flag":', str(cmd.flag), ',"language":"', language, '","opaque":', str(cmd.opaque),
             ',"remark":' + _dumps(remark) if remark is not None else "",
             ',"serializeTypeCurrentRPC":"JSON","version":', str(cmd.version), "}",
@@ -129,20 +142,33 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> list[RemotingCommand]:
         buf = self._buf
-        buf += data
+        if buf:
+            buf += data
+            if len(buf) >= 4:
+                (length,) = _INT.unpack_from(buf, 0)
+                if 4 <= length <= self._max and len(buf) - 4 < length:
+                    return []           # still inside one frame: no copy until it is complete
+            else:
+                return []
+            data = bytes(buf)
+            buf.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
         out: list[RemotingCommand] = []
         pos = 0
-        end = len(buf)
+        end = len(data)
         while end - pos >= 4:
-            (length,) = _INT.unpack_from(buf, pos)
+            (length,) = _INT.unpack_from(data, pos)
             if length < 4 or length > self._max:
+                buf += data[pos:]
                 raise FrameError(f"frame length {length} outside [4, {self._max}]")
-            if end - pos - 4 < length:
+            nxt = pos + 4 + length
+            if nxt > end:
                 break
-            out.append(decode_payload(bytes(buf[pos + 4 : pos + 4 + length])))
-            pos += 4 + length
-        if pos:
-            del buf[:pos]
+            out.append(_decode_frame(data, pos + 4, nxt))
+            pos = nxt
+        if pos < end:
+            buf += data[pos:] if pos else data
         return out
 
 
@@ -150,13 +176,19 @@ def decode_payload(payload: bytes) -> RemotingCommand:
     """Decode one frame without its leading length word."""
     if len(payload) < 4:
         raise FrameError("frame shorter than its header-length word")
-    (word,) = struct.unpack_from(">I", payload, 0)
+    return _decode_frame(payload, 0, len(payload))
+
+
+def _decode_frame(data: bytes, start: int, stop: int) -> RemotingCommand:
+    """The command in ``data[start:stop]`` (a frame without its length word, at least 4 bytes)."""
+    (word,) = _UINT.unpack_from(data, start)
     stype = word >> 24
     hlen = word & 0xFFFFFF
-    if hlen > len(payload) - 4:
-        raise FrameError(f"header length {hlen} exceeds frame ({len(payload) - 4} bytes)")
-    header = payload[4 : 4 + hlen]
-    body = payload[4 + hlen :] or None
+    if hlen > stop - start - 4:
+        raise FrameError(f"header length {hlen} exceeds frame ({stop - start - 4} bytes)")
+    he = start + 4 + hlen
+    header = data[start + 4 : he]
+    body = data[he:stop] if he < stop else None
     if stype == SerializeType.JSON:
         cmd = decode_json_header(header)
     elif stype == SerializeType.ROCKETMQ:
@@ -167,9 +199,26 @@ def decode_payload(payload: bytes) -> RemotingCommand:
     return cmd
 
 
+_scan_once = json.scanner.c_make_scanner(json.JSONDecoder()) if json.scanner.c_make_scanner else None
+_is_str = str.__instancecheck__
+
+
+def _loads(text: str) -> object:
+    """``json.loads(text)``, calling the C scanner directly when the text is exactly one value."""
+    if _scan_once is not None:
+        try:
+            obj, end = _scan_once(text, 0)
+        except StopIteration:
+            pass            # leading whitespace or no value: json.loads decides (and words the error)
+        else:
+            if end == len(text):
+                return obj
+    return json.loads(text)
+
+
 def decode_json_header(header: bytes) -> RemotingCommand:
     try:
-        obj = json.loads(header.decode("utf-8"))
+        obj = _loads(header.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise FrameError(f"invalid JSON header: {exc}") from None
     if not isinstance(obj, dict):
@@ -182,7 +231,7 @@ def decode_json_header(header: bytes) -> RemotingCommand:
             and type(language) is str and (remark is None or type(remark) is str)):
         if ext is None:
             ext = {}
-        elif type(ext) is not dict or not all(type(v) is str for v in ext.values()):
+        elif type(ext) is not dict or not all(map(_is_str, ext.values())):
             try:
                 ext = _coerce_ext(ext)
             except (TypeError, ValueError) as exc:

@@ -114,7 +114,7 @@ class Connection(asyncio.Protocol):
 
     def _handle(self, commands: list[RemotingCommand]) -> None:
         for cmd in commands:
-            if cmd.is_response:
+            if cmd.flag & 1:        # a response
                 fut = self._pending.pop(cmd.opaque, None)
                 if fut is not None and not fut.done():
                     fut.set_result(cmd)
@@ -220,7 +220,13 @@ class _Dispatcher:
         except Exception as exc:
             self._reply(conn, cmd, self._error(cmd, exc))
             return
-        if inspect.isawaitable(result):
+        if type(result) is RemotingCommand:      # the common case, without the awaitable checks
+            if not cmd.flag & FLAG_ONEWAY:
+                result.opaque = cmd.opaque
+                result.flag |= 1
+                result.serialize_type = cmd.serialize_type
+                conn.write(result)
+        elif inspect.isawaitable(result):
             task = asyncio.ensure_future(self._finish(result, cmd, conn))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)

@@ -129,6 +129,12 @@ class CommitLog:
         """Make room for a ``size``-byte append in one file (rule 2); returns its physical offset."""
         if size + END_FILE_MIN_BLANK_LENGTH > self.file_size:
             raise StoreFileError(f"record of {size} bytes cannot fit a {self.file_size}-byte commitlog file")
+        files = self.queue.files
+        if files:       # the usual case: it fits in the current file
+            mf = files[-1]
+            pos = mf.wrote_position
+            if pos + size + END_FILE_MIN_BLANK_LENGTH <= mf.file_size:
+                return mf.file_from_offset + pos
         mf = self.queue.file_for_append(0)
         if size + END_FILE_MIN_BLANK_LENGTH > mf.remaining:
             mf.write_at(mf.wrote_position, _TM.pack(mf.remaining, BLANK_MAGIC_CODE))
@@ -138,10 +144,10 @@ class CommitLog:
 
     def append(self, data: bytes | bytearray) -> int:
         """Append bytes (after ``prepare``); returns the physical offset written at."""
-        mf = self.queue.last_file()
-        if mf is None or len(data) + END_FILE_MIN_BLANK_LENGTH > mf.remaining:
+        files = self.queue.files
+        if not files or len(data) + END_FILE_MIN_BLANK_LENGTH > files[-1].file_size - files[-1].wrote_position:
             raise StoreFileError("append without prepare")
-        return mf.append(data)
+        return files[-1].append(data)
 
     def read(self, phys: int, size: int) -> bytes | None:
         """``size`` bytes at ``phys`` if they lie inside written data of one file, else None."""

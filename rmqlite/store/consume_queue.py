@@ -116,6 +116,15 @@ class ConsumeQueue:
         if phys + size <= self.max_physic_offset:
             return False
         expect = queue_offset * CQ_STORE_UNIT_SIZE
+        files = self.queue.files
+        if files:       # the usual case: the next unit of a file with room goes straight into the mapping
+            mf = files[-1]
+            pos = mf.wrote_position
+            if pos < mf.file_size and mf.file_from_offset + pos == expect:
+                _UNIT.pack_into(mf.mm, pos, phys, size, tags_code)
+                mf.wrote_position = pos + CQ_STORE_UNIT_SIZE
+                self.max_physic_offset = phys + size
+                return True
         first = not self.queue.files
         mf = self.queue.file_for_append(expect)
         if first and queue_offset != 0:

@@ -85,23 +85,27 @@ class IndexFile:
 
     def put_key(self, key: str, phy: int, store_ts: int) -> bool:
         """Add one key; False when the file is full."""
-        if self.index_count >= self.index_num:
+        count = self.index_count
+        if count >= self.index_num:
             return False
+        mm = self.mf.mm
         key_hash = index_key_hash(key)
-        slot_pos = self._slot_pos(key_hash)
-        (slot,) = _I.unpack(self.mf.read(slot_pos, 4))
-        if slot <= 0 or slot > self.index_count:
+        slot_pos = HEADER_SIZE + (key_hash % self.slot_num) * HASH_SLOT_SIZE
+        (slot,) = _I.unpack_from(mm, slot_pos)
+        if slot <= 0 or slot > count:
             slot = 0
         diff = 0 if self.begin_ts <= 0 else min(max((store_ts - self.begin_ts) // 1000, 0), 0x7FFFFFFF)
-        self.mf.write_at(self._entry_pos(self.index_count), _ENTRY.pack(key_hash, phy, diff, slot))
-        self.mf.write_at(slot_pos, _I.pack(self.index_count))
-        if self.index_count <= 1:
+        _ENTRY.pack_into(mm, HEADER_SIZE + self.slot_num * HASH_SLOT_SIZE + count * INDEX_SIZE,
+                         key_hash, phy, diff, slot)
+        _I.pack_into(mm, slot_pos, count)
+        if count <= 1:
             self.begin_phy, self.begin_ts = phy, store_ts
         if slot == 0:
             self.slot_count += 1
-        self.index_count += 1
+        self.index_count = count + 1
         self.end_phy, self.end_ts = phy, store_ts
-        self._write_header()
+        self.dirty = True
+        _HEADER.pack_into(mm, 0, self.begin_ts, self.end_ts, self.begin_phy, phy, self.slot_count, count + 1)
         return True
 
     def is_time_matched(self, begin: int, end: int) -> bool:
@@ -208,10 +212,17 @@ class IndexService:
         """Index one record's UNIQ_KEY and KEYS tokens (rule 3)."""
         if MessageSysFlag.get_transaction_value(sys_flag) == TRANSACTION_ROLLBACK_TYPE:
             return
-        if phy <= self.last_end_phy:
+        last = self.files[-1] if self.files else None
+        if last is not None and (last.index_count > 1 or last.end_phy > 0):
+            if phy <= last.end_phy:         # last_end_phy, without the walk when the newest file has entries
+                return
+        elif phy <= self.last_end_phy:
             return
         uniq = props.get(MessageConst.PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX)
         keys = props.get(MessageConst.PROPERTY_KEYS)
+        if uniq and not keys and last is not None and last.index_count < last.index_num:
+            last.put_key(f"{topic}#{uniq}", phy, store_ts)      # the common case: one key, room in the file
+            return
         todo = [uniq] if uniq else []
         if keys:
             todo.extend(k for k in keys.split(MessageConst.KEY_SEPARATOR) if k)

@@ -67,6 +67,8 @@ class MappedFile:
             self._mm = mmap.mmap(fd, file_size)
         finally:
             os.close(fd)
+        #: the mapping itself, for ``struct.pack_into`` / ``unpack_from`` by the store's writers (same object)
+        self.mm = self._mm
 
     @property
     def name(self) -> str:

@@ -4,6 +4,8 @@ How it works:
 1. ``put_message`` / ``put_batch`` validate, encode records (wire-facts 4.1), assign queue offsets
    per topic/queue (prepared/rollback transactions get 0 and do not advance), append them to the
    commitlog (a batch stays in one file) and, when ``auto_confirm``, dispatch them at once.
+   ``put_message`` (the hot path) encodes its record once, with its final offsets; the bytes and
+   effects are those of the general ``_put`` (tests/bench/test_hotpath.py compares them).
 2. Bytes of the commitlog below ``confirmed_offset`` are final. Consume queues and the index are
    built only from confirmed bytes, in commitlog order, by ``dispatch_up_to`` (the reput cursor
    ``dispatched_offset`` never passes ``confirmed_offset``). A replicated (DLedger) broker creates
@@ -25,12 +27,16 @@ from typing import Callable
 from rmqlite.common.message import (
     TRANSACTION_COMMIT_TYPE,
     TRANSACTION_NOT_TYPE,
+    TRANSACTION_ROLLBACK_TYPE,
     MessageExt,
     MessageSysFlag,
     RecordError,
+    crc32_body,
     decode_record,
     encode_record,
+    host_bytes,
     offset_msg_id,
+    pack_record,
     patch_offsets,
 )
 from rmqlite.store import recovery, retention
@@ -51,7 +57,7 @@ from rmqlite.store.model import (
     StoreConfig,
     StoreError,
 )
-from rmqlite.store.validate import check_batch, to_message_ext
+from rmqlite.store.validate import check_batch, check_message, to_message_ext
 
 log = logging.getLogger(__name__)
 QueueKey = tuple[str, int]  # (topic, queue_id)
@@ -170,8 +176,45 @@ class MessageStore:
     # ------------------------------------------------------------------ put
 
     def put_message(self, msg: MessageToStore, now_ms: int) -> PutResult:
-        """Store one message (rule 1)."""
-        return self._put([msg], now_ms, batch=False)
+        """Store one message (rule 1). Same checks, bytes and effects as ``_put([msg])``, with the record
+        encoded once with its final offsets and no intermediate ``MessageExt``."""
+        bad = self._check_writable()
+        if bad is not None:
+            return bad
+        res = check_message(msg, False, self.config.max_message_size, self.delay_levels)
+        if isinstance(res, PutResult):
+            return res
+        topic, queue_id, sys_flag, props, _text, props_bytes, topic_bytes = res
+        body = msg.body if type(msg.body) is bytes else bytes(msg.body)
+        try:
+            born = host_bytes(msg.born_host, bool(sys_flag & MessageSysFlag.BORNHOST_V6_FLAG))
+            store = host_bytes(msg.store_host, bool(sys_flag & MessageSysFlag.STOREHOSTADDRESS_V6_FLAG))
+            size = 75 + len(born) + len(store) + len(body) + len(topic_bytes) + len(props_bytes)
+            phys = self.commitlog.prepare(size)
+        except (RecordError, OSError) as e:
+            return _write_failure(e)
+        key = (topic, queue_id)
+        if sys_flag & TRANSACTION_ROLLBACK_TYPE in (TRANSACTION_NOT_TYPE, TRANSACTION_COMMIT_TYPE):
+            qoff = self.queue_table.get(key, 0)
+            self.queue_table[key] = qoff + 1
+        else:
+            qoff = 0
+        self.commitlog.append(pack_record(          # (positional: this is the per-message path)
+            topic_bytes, body, props_bytes, crc32_body(body), queue_id, msg.flag, qoff, phys, sys_flag,
+            msg.born_timestamp, born, now_ms, store, msg.reconsume_times, msg.prepared_transaction_offset))
+        host, port = msg.store_host
+        msg_id = offset_msg_id(host, port, phys)
+        result = PutResult(PutStatus.PUT_OK, phys_offset=phys, queue_offset=qoff, msg_ids=[msg_id], wrote_bytes=size,
+                           store_timestamp=now_ms, infos=[StoredInfo(topic, queue_id, phys, qoff, size, msg_id)])
+        self.last_written_store_ts = now_ms
+        at = phys + size
+        if self.auto_confirm and self.dispatched_offset >= self.confirmed_offset:
+            self.confirmed_offset = at
+            self._dispatch_one(topic, queue_id, phys, size, compute_tags_code(topic, props, now_ms, self.delay_levels),
+                               now_ms, qoff, sys_flag, props)
+        elif self.auto_confirm:
+            self.dispatch_up_to(at)
+        return result
 
     def put_batch(self, msgs: list[MessageToStore], now_ms: int) -> PutResult:
         """Store a batch: one topic and queue, consecutive queue offsets, one commitlog file;
@@ -197,12 +240,8 @@ class MessageStore:
         try:
             encoded = [bytearray(encode_record(e)) for e, _ in built]
             phys = self.commitlog.prepare(sum(len(r) for r in encoded))
-        except RecordError as e:
-            return PutResult(PutStatus.MESSAGE_ILLEGAL, remark=str(e))
-        except StoreFileError as e:
-            return PutResult(PutStatus.MESSAGE_ILLEGAL, remark=str(e))
-        except OSError as e:
-            return PutResult(PutStatus.CREATE_MAPEDFILE_FAILED, remark=str(e))
+        except (RecordError, OSError) as e:
+            return _write_failure(e)
         return self._append(built, encoded, phys, now_ms)
 
     def _check_writable(self) -> PutResult | None:
@@ -269,21 +308,27 @@ class MessageStore:
         self.confirmed_offset = max(self.confirmed_offset, end)
 
     def _dispatch(self, req: DispatchRequest) -> None:
-        if req.enters_consume_queue:
-            key = (req.topic, req.queue_id)
-            cq = self._cq(key, create=True)
+        self._dispatch_one(req.topic, req.queue_id, req.phys_offset, req.size, req.tags_code, req.store_timestamp,
+                           req.queue_offset, req.sys_flag, req.properties)
+
+    def _dispatch_one(self, topic: str, queue_id: int, phys: int, size: int, tags_code: int, store_ts: int,
+                      queue_offset: int, sys_flag: int, props: dict[str, str]) -> None:
+        """Consume queue unit (NOT/COMMIT types only), listeners, index entries of one record."""
+        if sys_flag & TRANSACTION_ROLLBACK_TYPE in (TRANSACTION_NOT_TYPE, TRANSACTION_COMMIT_TYPE):
+            key = (topic, queue_id)
+            cq = self.cqs.get(key) or self._cq(key, create=True)
             assert cq is not None
-            if cq.put(req.phys_offset, req.size, req.tags_code, req.queue_offset):
+            if cq.put(phys, size, tags_code, queue_offset):
                 self._dirty_cqs.add(key)
                 for cb in self._listeners:
                     try:
-                        cb(req.topic, req.queue_id, cq.max_offset)
+                        cb(topic, queue_id, cq.max_offset)
                     except Exception:  # a listener bug must not break the store
                         log.exception("dispatch listener failed")
         if self.config.message_index_enable:
-            self.index.build(req.topic, req.phys_offset, req.store_timestamp, req.sys_flag, req.properties)
-        self.dispatched_offset = req.phys_offset + req.size
-        self.last_dispatched_store_ts = req.store_timestamp
+            self.index.build(topic, phys, store_ts, sys_flag, props)
+        self.dispatched_offset = phys + size
+        self.last_dispatched_store_ts = store_ts
 
     def _cq(self, key: QueueKey, create: bool = False) -> ConsumeQueue | None:
         cq = self.cqs.get(key)
@@ -492,3 +537,10 @@ class MessageStore:
     def commitlog_written_offset(self) -> int:
         """End of written commitlog data (>= confirmed)."""
         return self.commitlog.max_offset
+
+
+def _write_failure(e: Exception) -> PutResult:
+    """A record that cannot be encoded or placed is illegal; a file that cannot be made is a store failure."""
+    if isinstance(e, (RecordError, StoreFileError)):
+        return PutResult(PutStatus.MESSAGE_ILLEGAL, remark=str(e))
+    return PutResult(PutStatus.CREATE_MAPEDFILE_FAILED, remark=str(e))

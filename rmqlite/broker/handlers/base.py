@@ -59,7 +59,7 @@ def dispatch(state: Any, cmd: RemotingCommand, ctx: Any) -> Result:
         except Exception as exc:  # never crash the server on one request
             log.exception("handler for request code %s failed", cmd.code)
             reply = cmd.response(ResponseCode.SYSTEM_ERROR, f"{type(exc).__name__}: {exc}")
-    if cmd.is_oneway and isinstance(reply, RemotingCommand):
+    if cmd.flag & 2 and isinstance(reply, RemotingCommand):     # a oneway request (FLAG_ONEWAY)
         return None
     return reply
 

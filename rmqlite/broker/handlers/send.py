@@ -64,8 +64,42 @@ class SendHeader:
     batch: bool
 
 
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+_SHORT_CODES = frozenset({int(RequestCode.SEND_MESSAGE_V2), int(RequestCode.SEND_BATCH_MESSAGE),
+                          int(RequestCode.SEND_REPLY_MESSAGE_V2)})
+
+
+def _opt_bool(value: str | None) -> bool:
+    """``ext_opt_bool`` of a value already fetched."""
+    if not value or value == "false":
+        return False
+    return value == "true" or value.strip().lower() == "true"
+
+
+def _parse_v2_fast(ext: dict[str, str]) -> SendHeader | None:
+    """The short (a..m) header when every field is present and well-formed, else None: the general
+    ``parse_send_header`` then runs and raises the HeaderError naming the first bad field."""
+    try:
+        nums = (int(ext["d"]), int(ext["e"]), int(ext["f"]), int(ext["g"]), int(ext["h"]))
+        j, l_ = ext.get("j"), ext.get("l")
+        reconsume = int(j) if j else 0
+        max_reconsume = int(l_) if l_ else None
+        header = SendHeader(ext["a"], ext["b"], ext["c"], *nums, ext.get("i"), reconsume,
+                            _opt_bool(ext.get("k")), max_reconsume, _opt_bool(ext.get("m")))
+    except (KeyError, ValueError):
+        return None
+    if min(nums) < _INT_MIN or max(nums) > _INT_MAX or not _INT_MIN <= reconsume <= _INT_MAX or (
+            max_reconsume is not None and not _INT_MIN <= max_reconsume <= _INT_MAX):
+        return None
+    return header
+
+
 def parse_send_header(cmd: RemotingCommand) -> SendHeader:
     """Read the v1 (code 10) or v2 (short keys) header; raises HeaderError naming the field."""
+    if cmd.code in _SHORT_CODES:
+        fast = _parse_v2_fast(cmd.ext_fields)
+        if fast is not None:
+            return fast
     short = cmd.code in (RequestCode.SEND_MESSAGE_V2, RequestCode.SEND_BATCH_MESSAGE, RequestCode.SEND_REPLY_MESSAGE_V2)
     k = (lambda name: _V2_KEYS[name]) if short else (lambda name: name)
     return SendHeader(
@@ -93,16 +127,24 @@ def _response(state: BrokerState, cmd: RemotingCommand, code: int = ResponseCode
     return resp
 
 
+#: topic names that passed the (pure) name checks of ``_msg_check``: valid and not send-forbidden
+_SENDABLE_NAMES: set[str] = set()
+
+
 def _msg_check(state: BrokerState, h: SendHeader, ctx: Ctx) -> tuple[TopicConfig | None, int, str | None]:
     """``AbstractSendMessageProcessor.msgCheck``: (topic config, error code, remark)."""
     cfg = state.config
     if not cfg.brokerPermission & PERM_WRITE and state.topics.is_order_topic(h.topic):
         return None, ResponseCode.NO_PERMISSION, f"the broker[{cfg.brokerIP1}] sending message is forbidden"
-    bad = validate_topic(h.topic)
-    if bad:
-        return None, ResponseCode.SYSTEM_ERROR, bad
-    if h.topic in NOT_ALLOWED_SEND_TOPICS:
-        return None, ResponseCode.NO_PERMISSION, f"Sending message to topic[{h.topic}] is forbidden."
+    if h.topic not in _SENDABLE_NAMES:
+        bad = validate_topic(h.topic)
+        if bad:
+            return None, ResponseCode.SYSTEM_ERROR, bad
+        if h.topic in NOT_ALLOWED_SEND_TOPICS:
+            return None, ResponseCode.NO_PERMISSION, f"Sending message to topic[{h.topic}] is forbidden."
+        if len(_SENDABLE_NAMES) >= 10_000:
+            _SENDABLE_NAMES.clear()
+        _SENDABLE_NAMES.add(h.topic)
     topic_cfg = state.topics.get(h.topic)
     if topic_cfg is None:
         sys_flag = 0
@@ -123,9 +165,10 @@ def _msg_check(state: BrokerState, h: SendHeader, ctx: Ctx) -> tuple[TopicConfig
 def _content_check(state: BrokerState, topic: str, props_text: str | None, body: bytes) -> str | None:
     """Size limits that make a message illegal (MESSAGE_ILLEGAL) - a clear remark or None."""
     limit = state.config.maxMessageSize
-    if len(topic.encode("utf-8")) > 127:
+    if (len(topic) if topic.isascii() else len(topic.encode("utf-8"))) > 127:
         return f"message topic length too long {len(topic)}"
-    if props_text is not None and len(props_text.encode("utf-8")) > 32767:
+    if props_text is not None and (len(props_text) if props_text.isascii()
+                                   else len(props_text.encode("utf-8"))) > 32767:
         return f"message properties length too long {len(props_text)}, limit 32767 bytes (32KB)"
     if len(body) > limit:
         # RocketMQ 4.9.4's exact remark (SendMessageProcessor / PutMessageStatus.MESSAGE_ILLEGAL)
@@ -194,12 +237,25 @@ def _send_single(state: BrokerState, cmd: RemotingCommand, ctx: Ctx, h: SendHead
     illegal = _content_check(state, topic, props_text, body)
     if illegal:
         return _response(state, cmd, ResponseCode.MESSAGE_ILLEGAL, illegal)
-    msg = state.new_message(topic=topic, queue_id=store_qid, body=body, properties=props, flag=h.flag,
-                            sys_flag=sys_flag, born_timestamp=h.bornTimestamp, born_host=parse_addr(ctx.remote_addr),
+    msg = state.new_message(topic=topic, queue_id=store_qid, body=body, properties=props_text, flag=h.flag,
+                            sys_flag=sys_flag, born_timestamp=h.bornTimestamp, born_host=_born_host(ctx.remote_addr),
                             reconsume_times=h.reconsumeTimes)
     result = state.store.put_message(msg, ctx.now_ms)
     ctx.wrote, ctx.wait_flush = True, wait
     return put_status_response(state, cmd, result, queue_id, 1)
+
+
+_BORN_HOSTS: dict[str, tuple[str, int]] = {}
+
+
+def _born_host(remote_addr: str) -> tuple[str, int]:
+    """``parse_addr`` of a client address, remembered (one entry per client connection)."""
+    host = _BORN_HOSTS.get(remote_addr)
+    if host is None:
+        if len(_BORN_HOSTS) >= 10_000:
+            _BORN_HOSTS.clear()
+        host = _BORN_HOSTS[remote_addr] = parse_addr(remote_addr)
+    return host
 
 
 def _int(text: str | None) -> int:
@@ -225,7 +281,7 @@ def _send_batch(state: BrokerState, cmd: RemotingCommand, ctx: Ctx, h: SendHeade
     outer["CLUSTER"] = state.config.brokerClusterName
     outer_text = encode_properties(outer)
     sys_flag = h.sysFlag | (MULTI_TAGS_FLAG if topic_cfg.topicFilterType == "MULTI_TAG" else 0)
-    born_host = parse_addr(ctx.remote_addr)
+    born_host = _born_host(ctx.remote_addr)
     msgs: list[Any] = []
     for item in items:
         if _int(item.properties.get("DELAY")) > 0:
@@ -242,21 +298,38 @@ def _send_batch(state: BrokerState, cmd: RemotingCommand, ctx: Ctx, h: SendHeade
     return put_status_response(state, cmd, result, queue_id, len(msgs))
 
 
+_OK_CODES = {"PUT_OK": int(ResponseCode.SUCCESS), "FLUSH_DISK_TIMEOUT": int(ResponseCode.FLUSH_DISK_TIMEOUT),
+             "FLUSH_SLAVE_TIMEOUT": int(ResponseCode.FLUSH_SLAVE_TIMEOUT),
+             "SLAVE_NOT_AVAILABLE": int(ResponseCode.SLAVE_NOT_AVAILABLE)}
+_STATUS_NAMES: dict[Any, str] = {}     # store status (enum member or str) -> its name
+_FLAG_RESPONSE = 1                      # command.FLAG_RESPONSE
+
+
 def put_status_response(state: BrokerState, cmd: RemotingCommand, result: Any, queue_id: int,
                         msg_count: int) -> RemotingCommand:
     """Map a store PutResult to the send response (``handlePutMessageResult``)."""
-    status = status_name(result.status)
-    ok_codes = {"PUT_OK": ResponseCode.SUCCESS, "FLUSH_DISK_TIMEOUT": ResponseCode.FLUSH_DISK_TIMEOUT,
-                "FLUSH_SLAVE_TIMEOUT": ResponseCode.FLUSH_SLAVE_TIMEOUT,
-                "SLAVE_NOT_AVAILABLE": ResponseCode.SLAVE_NOT_AVAILABLE}
-    if status in ok_codes:
-        resp = _response(state, cmd, ok_codes[status])
-        ids = list(getattr(result, "msg_ids", None) or [])
-        resp.ext_fields["msgId"] = ",".join(ids)
-        resp.ext_fields["queueId"] = str(queue_id)
-        resp.ext_fields["queueOffset"] = str(result.queue_offset)
+    raw = result.status
+    try:
+        status = _STATUS_NAMES[raw]
+    except (KeyError, TypeError):
+        status = status_name(raw)
+        if len(_STATUS_NAMES) < 64:
+            try:
+                _STATUS_NAMES[raw] = status
+            except TypeError:
+                pass
+    ok_code = _OK_CODES.get(status)
+    if ok_code is not None:
+        cfg = state.config
+        ids = getattr(result, "msg_ids", None) or ()
+        if type(ids) is not list:
+            ids = list(ids)
+        ext = {"MSG_REGION": cfg.regionId, "TRACE_ON": "true" if cfg.traceOn else "false",
+               "msgId": ids[0] if len(ids) == 1 else ",".join(ids), "queueId": str(queue_id),
+               "queueOffset": str(result.queue_offset)}
         state.stats.on_put(msg_count, int(getattr(result, "wrote_bytes", 0) or 0))
-        return resp
+        return RemotingCommand(ok_code, cmd.opaque, _FLAG_RESPONSE, None, ext, None,
+                               serialize_type=cmd.serialize_type)
     state.stats.on_put_failed()
     limit = state.config.maxMessageSize
     errors = {
