@@ -46,9 +46,6 @@ log = logging.getLogger("rmqlite.broker")
 __all__ = ["Broker", "build_store_config", "physical_memory_bytes"]
 
 _TICK_S = 0.1
-# SYNC_FLUSH group commit in a worker thread needs a store whose flush is safe against concurrent
-# appends (MappedFile.flush must snapshot wrote_position once); until then flush on the loop.
-FLUSH_IN_THREAD = False
 
 
 def physical_memory_bytes() -> int:
@@ -376,15 +373,11 @@ class Broker:
 
     async def _group_commit(self) -> None:
         """Flush the commitlog once for every send waiting, batching those that arrive meanwhile."""
-        loop = asyncio.get_running_loop()
         while self._flush_waiters:
             await asyncio.sleep(0)            # let the sends of this loop turn join the batch
             waiters, self._flush_waiters = self._flush_waiters, []
-            try:
-                if FLUSH_IN_THREAD:
-                    await loop.run_in_executor(None, self._flush_commitlog)
-                else:
-                    self._flush_commitlog()
+            try:     # the fsync runs in a worker thread (store rule 6)
+                await asyncio.to_thread(self._store.prepare_flush(commitlog_only=True).run)
             except Exception as exc:
                 for w in waiters:
                     if not w.done():
@@ -395,18 +388,14 @@ class Broker:
                     w.set_result(None)
             self._async_dirty = True      # CQ/index/checkpoint follow on the periodic flush
 
-    def _flush_commitlog(self) -> None:
-        commitlog = getattr(self._store, "commitlog", None)
-        (commitlog.flush if commitlog is not None else self._store.flush)()
-
     async def _flush_loop(self) -> None:
         interval = max(10, self.config.flushIntervalCommitLog) / 1000.0
         while True:
             await asyncio.sleep(interval)
             if self._async_dirty:
                 self._async_dirty = False
-                try:
-                    self._store.flush()
+                try:     # fsyncs in a worker thread: the event loop keeps serving (store rule 6)
+                    await asyncio.to_thread(self._store.prepare_flush().run)
                 except Exception:
                     log.exception("periodic store flush failed")
 

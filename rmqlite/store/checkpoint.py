@@ -39,14 +39,11 @@ class StoreCheckpoint:
 
     def flush(self) -> None:
         """Write the timestamps and fsync."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if os.fstat(fd).st_size < CHECKPOINT_FILE_SIZE:
-                os.ftruncate(fd, CHECKPOINT_FILE_SIZE)
-            os.pwrite(fd, _TS.pack(self.physic_msg_timestamp, self.logics_msg_timestamp, self.index_msg_timestamp), 0)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_checkpoint(self.path, self.timestamps())
+
+    def timestamps(self) -> tuple[int, int, int]:
+        """(physic, logics, index) as they are now."""
+        return self.physic_msg_timestamp, self.logics_msg_timestamp, self.index_msg_timestamp
 
     def min_timestamp(self, index_safe: bool = False) -> int:
         """Java ``getMinTimestamp`` (or ``getMinTimestampIndex`` when ``index_safe``), minus 3 s, >= 0."""
@@ -54,3 +51,16 @@ class StoreCheckpoint:
         if index_safe:
             m = min(m, self.index_msg_timestamp)
         return max(m - 3000, 0)
+
+
+def write_checkpoint(path: str, timestamps: tuple[int, int, int]) -> None:
+    """Write (physic, logics, index) timestamps to the checkpoint file at ``path`` and fsync it (rule 3).
+    Touches no store object, so a flush may run it in a worker thread."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if os.fstat(fd).st_size < CHECKPOINT_FILE_SIZE:
+            os.ftruncate(fd, CHECKPOINT_FILE_SIZE)
+        os.pwrite(fd, _TS.pack(*timestamps), 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

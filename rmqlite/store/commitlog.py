@@ -51,6 +51,7 @@ class CommitLogLike(Protocol):
     def roll_next_file(self, offset: int) -> int: ...
     def truncate(self, offset: int) -> None: ...
     def flush(self) -> None: ...
+    def take_dirty(self) -> list[str]: ...
     def close(self) -> None: ...
 
 
@@ -268,6 +269,9 @@ class CommitLog:
 
     def flush(self) -> None:
         self.queue.flush()
+
+    def take_dirty(self) -> list[str]:
+        return self.queue.take_dirty()
 
     def close(self) -> None:
         self.queue.close()

@@ -227,6 +227,9 @@ class ConsumeQueue:
     def flush(self) -> None:
         self.queue.flush()
 
+    def take_dirty(self) -> list[str]:
+        return self.queue.take_dirty()
+
     def close(self) -> None:
         self.queue.close()
 

@@ -159,6 +159,12 @@ class IndexFile:
             self.mf.flush_all()
             self.dirty = False
 
+    def take_dirty(self) -> list[str]:
+        if not self.dirty:
+            return []
+        self.dirty = False
+        return [self.mf.path]
+
     def close(self) -> None:
         self.mf.close()
 
@@ -259,6 +265,9 @@ class IndexService:
     def flush(self) -> None:
         for f in self.files:
             f.flush()
+
+    def take_dirty(self) -> list[str]:
+        return [p for f in self.files for p in f.take_dirty()]
 
     def close(self) -> None:
         for f in self.files:

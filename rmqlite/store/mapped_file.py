@@ -116,6 +116,15 @@ class MappedFile:
         self._mm.flush(start, self.wrote_position - start)
         self.flushed_position = self.wrote_position
 
+    def take_dirty(self) -> str | None:
+        """For a flush off the event loop: this file's path when bytes were written since the last flush
+        (they count as flushed from now on; the caller fsyncs the path, which on Linux writes back the
+        same dirty page-cache pages msync would), else None."""
+        if self.flushed_position >= self.wrote_position or self._mm.closed:
+            return None
+        self.flushed_position = self.wrote_position
+        return self.path
+
     def flush_all(self) -> None:
         """msync the whole file (files that are rewritten in place, e.g. index files)."""
         if not self._mm.closed:
@@ -243,6 +252,10 @@ class MappedFileQueue:
     def flush(self) -> None:
         for mf in self.files:
             mf.flush()
+
+    def take_dirty(self) -> list[str]:
+        """Paths of the files written since the last flush (``MappedFile.take_dirty``)."""
+        return [p for p in map(MappedFile.take_dirty, self.files) if p is not None]
 
     def close(self) -> None:
         for mf in self.files:

@@ -13,8 +13,11 @@ How it works:
 3. Reads (``get_messages``, ``read_record``, queries) only see dispatched/confirmed data and follow
    Java's GetMessageStatus rules (wire-facts 6.5), including nextBeginOffset and batch limits.
 4. ``open`` takes the ``lock`` file, recovers (recovery.py; abnormal when ``abort`` exists) and
-   creates ``abort``; ``close`` flushes and removes it. ``flush`` msyncs and writes the checkpoint.
+   creates ``abort``; ``close`` flushes and removes it. ``flush`` syncs the files and writes the checkpoint.
 5. Time is always passed in (``now_ms``); the store never reads a clock.
+6. A full flush is ``prepare_flush`` (cheap bookkeeping on the owner's thread: which files were written,
+   which timestamps the checkpoint may claim) plus ``FlushJob.run`` (fsyncs, then the checkpoint; no
+   store object touched), so a broker can keep its event loop free while the disk works.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+from dataclasses import dataclass
 from typing import Callable
 
 from rmqlite.common.message import (
@@ -40,7 +44,7 @@ from rmqlite.common.message import (
     patch_offsets,
 )
 from rmqlite.store import recovery, retention
-from rmqlite.store.checkpoint import StoreCheckpoint
+from rmqlite.store.checkpoint import StoreCheckpoint, write_checkpoint
 from rmqlite.store.commitlog import CommitLog, CommitLogLike
 from rmqlite.store.consume_queue import CQ_STORE_UNIT_SIZE, ConsumeQueue
 from rmqlite.store.dispatch import DispatchRequest, compute_tags_code, parse_delay_levels, parse_dispatch
@@ -142,22 +146,28 @@ class MessageStore:
         """Make written data durable. Full flush: commitlog, consume queues, index, then the
         checkpoint. ``commitlog_only`` is the cheap SYNC_FLUSH group commit (CQ/index are
         rebuilt from the commitlog after a crash anyway)."""
+        self.prepare_flush(commitlog_only).run()
+
+    def prepare_flush(self, commitlog_only: bool = False) -> FlushJob:
+        """A flush split in two (rule 6): this call, on the store's thread, notes every file written
+        since the last flush and the checkpoint timestamps; ``FlushJob.run`` does the slow part (fsyncs,
+        then the checkpoint) and touches no store object, so the shell may run it in a worker thread."""
         self._require_open()
-        self.commitlog.flush()
+        paths = self.commitlog.take_dirty()
         if commitlog_only:
-            return
+            return FlushJob(paths)
         for key in self._dirty_cqs:
             cq = self.cqs.get(key)
             if cq is not None:
-                cq.flush()
+                paths += cq.take_dirty()
         self._dirty_cqs.clear()
-        self.index.flush()
+        paths += self.index.take_dirty()
         cp = self.checkpoint
         if self.last_written_store_ts:
             cp.physic_msg_timestamp = self.last_written_store_ts
         if self.last_dispatched_store_ts:
             cp.logics_msg_timestamp = cp.index_msg_timestamp = self.last_dispatched_store_ts
-        cp.flush()
+        return FlushJob(paths, cp.path, cp.timestamps())
 
     def delete_expired_files(self, now_ms: int) -> int:
         """Delete commitlog files older than ``file_reserved_time_hours`` and the consume-queue and
@@ -544,3 +554,27 @@ def _write_failure(e: Exception) -> PutResult:
     if isinstance(e, (RecordError, StoreFileError)):
         return PutResult(PutStatus.MESSAGE_ILLEGAL, remark=str(e))
     return PutResult(PutStatus.CREATE_MAPEDFILE_FAILED, remark=str(e))
+
+
+@dataclass
+class FlushJob:
+    """The slow half of a full flush (``MessageStore.prepare_flush``): safe in any thread."""
+
+    paths: list[str]
+    checkpoint_path: str | None = None
+    checkpoint: tuple[int, int, int] = (0, 0, 0)
+
+    def run(self) -> None:
+        """fsync each file (one deleted meanwhile is skipped), then write the checkpoint: its timestamps
+        only ever claim data that is already durable."""
+        for path in self.paths:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if self.checkpoint_path is not None:
+            write_checkpoint(self.checkpoint_path, self.checkpoint)
