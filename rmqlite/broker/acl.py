@@ -26,8 +26,7 @@ How it works:
 4. Pure: files are read by ``load``/``reload_file`` only; the shell decides when (Java polls every 5 s).
 5. Per file, ``versions`` holds its ``dataVersion`` (timestamp, counter) - the first entry of the file's
    ``dataVersion`` list, else (load time, 0) - and ``version`` the deprecated one Java reports (the default
-   file's, assigned on load; ``clock`` gives the load time). ``check`` remembers the request it passed, so
-   the ACL admin handlers find their broker's state with ``acl_for(cmd)`` (handlers/acl_admin.py).
+   file's, assigned on load; ``clock`` gives the load time).
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ from rmqlite.broker.acl_yaml import YamlError, java_text, parse_yaml
 from rmqlite.remoting.codes import RequestCode
 from rmqlite.remoting.command import RemotingCommand
 
-__all__ = ["ANY", "DENY", "PUB", "SUB", "AclError", "AclState", "acl_for", "acl_home", "sign", "signed_content"]
+__all__ = ["ANY", "DENY", "PUB", "SUB", "AclError", "AclState", "acl_home", "sign", "signed_content"]
 
 DENY, ANY, PUB, SUB = 1, 2, 4, 8
 RETRY_PREFIX = "%RETRY%"
@@ -324,15 +323,6 @@ def _wall_ms() -> int:
     return int(time.time() * 1000)
 
 
-_BOUND: tuple[Any, Any] = (None, None)
-
-
-def acl_for(cmd: RemotingCommand) -> AclState | None:
-    """The AclState whose ``check`` passed ``cmd`` (None: ACL is off for the broker that got it)."""
-    state, checked = _BOUND
-    return state if checked is cmd else None
-
-
 # ---------------------------------------------------------------------------------------------- state
 class AclState:
     """Loaded ACL files and the request check."""
@@ -399,8 +389,6 @@ class AclState:
     # ------------------------------------------------------------------ the request hook
     def check(self, cmd: RemotingCommand, remote_addr: str) -> str | None:
         """None if ``cmd`` may run, else the remark of Java's SYSTEM_ERROR answer."""
-        global _BOUND
-        _BOUND = (self, cmd)
         try:
             self._validate(cmd, remote_addr)
         except _Denied as denied:

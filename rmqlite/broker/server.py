@@ -138,6 +138,7 @@ class Broker:
             # --- features hook: ACL (a bad plain_acl.yml stops the start) and on-time delayed delivery ---
             from rmqlite.broker.feature_tasks import BrokerFeatures
             self.features = BrokerFeatures(self)
+            self.state.acl = self.features.acl
             self._store.add_dispatch_listener(self.features.on_dispatch)
             self.server = RemotingServer(self.host, cfg.listenPort, name="broker")
             vip_port = cfg.listenPort - 2 if cfg.listenPort > 2 else 0

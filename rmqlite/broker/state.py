@@ -89,6 +89,8 @@ class BrokerState:
     transactions: TransactionChecker = field(default_factory=TransactionChecker)
     #: DLedger mode: returns {"dLedgerRole", "dLedgerTerm", "dLedgerLeaderId"} for runtime info (shell-set)
     raft_status: Callable[[], dict[str, str]] | None = None
+    #: aclEnable=true: the broker's AclState (acl.py; shell-set), read by the ACL admin handlers
+    acl: Any = None
 
     @classmethod
     def create(cls, config: BrokerConfig, store: Any, now_ms: int, persist: bool = True) -> BrokerState:

@@ -66,12 +66,12 @@ def req(code: int, ext: dict[str, str], who: tuple[str, str] | None = ADMIN) -> 
 
 
 def call(acl: AclState | None, cmd: RemotingCommand, now: int = NOW) -> RemotingCommand | None:
-    """As the broker: the ACL hook first (it binds the request to this AclState), then the handler."""
+    """As the broker: the ACL hook first, then the handler with the broker's AclState in ``state.acl``."""
     if acl is not None:
         refused = acl.check(cmd, "10.1.1.1:5000")
         if refused is not None:
             return cmd.response(ResponseCode.SYSTEM_ERROR, refused)
-    return dispatch(STATE, cmd, Ctx(now_ms=now))
+    return dispatch(SimpleNamespace(config=STATE.config, acl=acl), cmd, Ctx(now_ms=now))
 
 
 def send_allowed(acl: AclState, who: tuple[str, str], topic: str = "SomeTopic") -> str | None:

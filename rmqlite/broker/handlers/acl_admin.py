@@ -5,7 +5,7 @@ UPDATE_GLOBAL_WHITE_ADDRS_CONFIG 53, GET_BROKER_CLUSTER_ACL_CONFIG 54 (mqadmin u
 deleteAclConfig, clusterAclConfigVersion, updateGlobalWhiteAddr, getAclConfig).
 
 How it works:
-1. The broker's ``AclState`` is the one whose ``check`` passed this request (``acl_for``); with aclEnable=false
+1. The broker's ``AclState`` is ``state.acl`` (set by the broker shell when aclEnable=true); with aclEnable=false
    there is none and Java hits a null validator: 50/51/53 answer 209/210/211 with the NullPointerException's
    message, 52/54 answer nothing at all (the client times out), as Java does.
 2. Header fields are all optional: 4.9.4's ``decodeCommandCustomHeader`` throws "the custom field <x> is null"
@@ -31,7 +31,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from rmqlite.broker.acl import AclError, AclState, acl_for, build_account, default_file, java_hashmap_order
+from rmqlite.broker.acl import AclError, AclState, build_account, default_file, java_hashmap_order
 from rmqlite.broker.acl_yaml import YamlError, dump_yaml, java_text, parse_yaml
 from rmqlite.broker.handlers.base import handler, json_body
 from rmqlite.broker.state import BrokerState, Ctx
@@ -338,8 +338,9 @@ def all_acl_config(acl: AclState) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- handlers
-def _change(cmd: RemotingCommand, failed: int, method: str, run: Any, fail_remark: str) -> RemotingCommand:
-    acl = acl_for(cmd)
+def _change(state: BrokerState, cmd: RemotingCommand, failed: int, method: str, run: Any,
+            fail_remark: str) -> RemotingCommand:
+    acl = state.acl
     try:
         if acl is None:
             raise JavaError(_NPE_VALIDATOR.format(method))
@@ -356,7 +357,7 @@ def update_and_create_acl_config(state: BrokerState, cmd: RemotingCommand, ctx: 
                           (ext.get("admin") or "").strip().lower() == "true", ext.get("defaultTopicPerm"),
                           ext.get("defaultGroupPerm"), java_split(ext.get("topicPerms")),
                           java_split(ext.get("groupPerms")))
-    return _change(cmd, ResponseCode.UPDATE_AND_CREATE_ACL_CONFIG_FAILED,
+    return _change(state, cmd, ResponseCode.UPDATE_AND_CREATE_ACL_CONFIG_FAILED,
                    "updateAccessConfig(org.apache.rocketmq.common.PlainAccessConfig)",
                    lambda acl: update_access_config(acl, config, ctx.now_ms),
                    f"The accesskey[{_j(config.access_key)}] corresponding to accessConfig has been updated failed.")
@@ -365,7 +366,7 @@ def update_and_create_acl_config(state: BrokerState, cmd: RemotingCommand, ctx: 
 @handler(RequestCode.DELETE_ACL_CONFIG)
 def delete_acl_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand:
     key = cmd.ext_fields.get("accessKey")
-    return _change(cmd, ResponseCode.DELETE_ACL_CONFIG_FAILED, "deleteAccessConfig(String)",
+    return _change(state, cmd, ResponseCode.DELETE_ACL_CONFIG_FAILED, "deleteAccessConfig(String)",
                    lambda acl: delete_access_config(acl, key, ctx.now_ms),
                    f"The accesskey[{_j(key)}] corresponding to accessConfig has been deleted failed.")
 
@@ -373,7 +374,7 @@ def delete_acl_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> Rem
 @handler(RequestCode.UPDATE_GLOBAL_WHITE_ADDRS_CONFIG)
 def update_global_white_addrs_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand:
     addrs = cmd.ext_fields.get("globalWhiteAddrs")
-    return _change(cmd, ResponseCode.UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED,
+    return _change(state, cmd, ResponseCode.UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED,
                    "updateGlobalWhiteAddrsConfig(java.util.List, String)",
                    lambda acl: update_global_white_addrs(acl, java_split(addrs), cmd.ext_fields.get("aclFileFullPath"),
                                                          ctx.now_ms),
@@ -386,7 +387,7 @@ def _version_json(version: tuple[int, int]) -> str:
 
 @handler(RequestCode.GET_BROKER_CLUSTER_ACL_INFO)
 def get_broker_cluster_acl_info(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand | None:
-    acl = acl_for(cmd)
+    acl = state.acl
     if acl is None:
         return None                  # Java: NullPointerException caught and logged, no response
     versions = {p: {"counter": acl.versions[p][1], "timestamp": acl.versions[p][0]}
@@ -400,7 +401,7 @@ def get_broker_cluster_acl_info(state: BrokerState, cmd: RemotingCommand, ctx: C
 
 @handler(RequestCode.GET_BROKER_CLUSTER_ACL_CONFIG)
 def get_broker_cluster_acl_config(state: BrokerState, cmd: RemotingCommand, ctx: Ctx) -> RemotingCommand | None:
-    acl = acl_for(cmd)
+    acl = state.acl
     if acl is None:
         return None                  # Java: NullPointerException caught and logged, no response
     try:
