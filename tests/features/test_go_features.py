@@ -4,6 +4,8 @@ Same clusters as test_java_features.py (feat_cluster: one broker and a 3-node DL
 ACL_YML); the delay table and slack reach the program through RMQLITE_DELAY_LEVELS / RMQLITE_DELAY_SLACK_MS, and
 facts the pytest checks (trace message ids, refusal remarks) come back through the file RMQLITE_FEATURE_OUT.
 RMQLITE_FEATURES_TARGET=real runs them against the real Apache RocketMQ 4.9.4 (single topology).
+feat_orderly_rebalance takes 60-100 s: v2.0.0 never unlocks the queues a rebalance takes from a consumer, so the
+second consumer gets them when the broker lock expires (60 s).
 """
 
 from __future__ import annotations
@@ -118,3 +120,18 @@ def test_acl_credentials(gocheck: Path, acl_cluster: Cluster, tmp_path: Path) ->
         "org.apache.rocketmq.acl.plain.PlainPermissionManager.validate(PlainPermissionManager.java:663)"
     assert refusals["deniedTopic"] == _ACL + "No default permission for topic:AclDeniedTopic, " \
         "org.apache.rocketmq.acl.plain.PlainPermissionManager.checkPerm(PlainPermissionManager.java:610)"
+
+
+def test_retry_uses_the_delay_levels(gocheck: Path, cluster: Cluster, tmp_path: Path) -> None:
+    out = run(gocheck, cluster, "feat_retry", tmp_path)
+    assert out["expectedGapsMs"] == [3000, 1000]                   # levels 3 and 4 of the feature table
+
+
+def test_broadcasting_keeps_offsets_in_the_client(gocheck: Path, cluster: Cluster, tmp_path: Path) -> None:
+    out = run(gocheck, cluster, "feat_broadcast_offsets", tmp_path)
+    assert Path(out["localOffsetFile"]).is_relative_to(tmp_path / "offsets")
+
+
+def test_orderly_order_held_across_rebalance(gocheck: Path, cluster: Cluster, tmp_path: Path) -> None:
+    out = run(gocheck, cluster, "feat_orderly_rebalance", tmp_path)
+    assert out["handovers"] > 0

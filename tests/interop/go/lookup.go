@@ -7,10 +7,13 @@
 //
 //  1. The receiver is the *defaultConsumer embedded in the pull consumer, taken with reflect.
 //  2. The methods need the consumer's nameserver view to know the broker: call PullFrom once first.
+//  3. The client cache internal.clientMap is reached the same way (forgetClient, feat_broadcast_offsets' restart).
 package main
 
 import (
 	"reflect"
+	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
@@ -25,4 +28,21 @@ func clientQueryMaxOffset(dc unsafe.Pointer, mq *primitive.MessageQueue) (int64,
 // innerConsumer returns the *consumer.defaultConsumer embedded in a pull or push consumer value.
 func innerConsumer(c interface{}) unsafe.Pointer {
 	return unsafe.Pointer(reflect.ValueOf(c).Elem().FieldByName("defaultConsumer").Pointer())
+}
+
+// goClientMap is v2.0.0's process-wide client cache (internal.clientMap: clientID -> *rmqClient, never emptied).
+//
+//go:linkname goClientMap github.com/apache/rocketmq-client-go/v2/internal.clientMap
+var goClientMap sync.Map
+
+// forgetClient drops the (shut-down) clients of one instance name from v2.0.0's cache, so that a consumer started
+// again with that instance name gets a fresh client with the same clientID (IP@instance), as a restarted process
+// would.
+func forgetClient(instance string) {
+	goClientMap.Range(func(k, _ interface{}) bool {
+		if id, ok := k.(string); ok && strings.HasSuffix(id, "@"+instance) {
+			goClientMap.Delete(k)
+		}
+		return true
+	})
 }

@@ -2,7 +2,7 @@
 //
 //  1. rocketmq-client-go v2.0.0 has no admin API, so "does this topic have a route yet?" and "what offset has the
 //     broker stored for this group?" are asked with single JSON-header requests (GET_ROUTEINFO_BY_TOPIC 105,
-//     QUERY_CONSUMER_OFFSET 14) on a fresh TCP connection, closed afterwards.
+//     QUERY_CONSUMER_OFFSET 14, GET_ALL_CONSUMER_OFFSET 43) on a fresh TCP connection, closed afterwards.
 //  2. Frame: int32 total length, int32 (serialize type 0 << 24 | header length), JSON header, no body.
 //  3. Only the response code, extFields and raw body are used; the route body is fastjson (numeric map keys), so
 //     it is searched with a regexp instead of being parsed as JSON.
@@ -138,4 +138,16 @@ func queryConsumerOffset(broker, group, topic string, queueID int) (int64, error
 		return 0, fmt.Errorf("QUERY_CONSUMER_OFFSET code %d: %s", resp.Code, resp.Remark)
 	}
 	return strconv.ParseInt(resp.ExtFields["offset"], 10, 64)
+}
+
+// allConsumerOffsets returns the broker's whole consumer offset table (GET_ALL_CONSUMER_OFFSET 43) as JSON text.
+func allConsumerOffsets(broker string) (string, error) {
+	resp, body, err := rawInvoke(broker, 43, map[string]string{}, 3*time.Second)
+	if err != nil {
+		return "", err
+	}
+	if resp.Code != 0 {
+		return "", fmt.Errorf("GET_ALL_CONSUMER_OFFSET code %d: %s", resp.Code, resp.Remark)
+	}
+	return string(body), nil
 }

@@ -13,6 +13,7 @@
 //     the traces up in RMQ_SYS_TRACE_TOPIC by key.
 //  5. feat_acl: WithCredentials clients of account rmqlite_user work; wrong secret, unsigned and denied-topic sends
 //     fail with the broker's remark, written to RMQLITE_FEATURE_OUT.
+//  6. feat_retry, feat_broadcast_offsets, feat_orderly_rebalance: see scn_features2.go.
 package main
 
 import (
@@ -37,6 +38,11 @@ var featureScenarios = []Scenario{
 	{"feat_sql92", 90 * time.Second, "SQL92 selectors; a bad expression gets nothing", scnFeatSQL92},
 	{"feat_trace", 90 * time.Second, "message trace written (msgIds to RMQLITE_FEATURE_OUT)", scnFeatTrace},
 	{"feat_acl", 90 * time.Second, "ACL credentials, refusals (remarks to RMQLITE_FEATURE_OUT)", scnFeatACL},
+	{"feat_retry", 90 * time.Second, "failed consumption retried after delay levels 3, 4 (scn_features2.go)", scnFeatRetry},
+	{"feat_broadcast_offsets", 90 * time.Second, "broadcasting: offsets in the client's file, resume after restart",
+		scnFeatBroadcastOffsets},
+	{"feat_orderly_rebalance", 240 * time.Second, "orderly order held while queues move to a second consumer",
+		scnFeatOrderlyRebalance},
 }
 
 func envInt(name string, def int64) int64 {
@@ -155,7 +161,7 @@ func scnFeatDelay(r *Run) {
 			continue
 		}
 		t1 := nowMs()
-		e.QueueOffset, e.OffsetMsgID = -1, ""          // delivered from SCHEDULE_TOPIC_XXXX: new offsets
+		e.QueueOffset, e.OffsetMsgID = -1, "" // delivered from SCHEDULE_TOPIC_XXXX: new offsets
 		l.Expect(copyExpect(e))
 		windows[e.ID] = window{t0, t1, table[min(lv, len(table))-1]}
 	}
@@ -246,7 +252,7 @@ func scnFeatTransaction(r *Run) {
 		if strings.HasPrefix(mode, "unknown") {
 			e.Flag = 0 // the check service re-appends the half message without its flag (4.9.4 renewHalfMessageInner)
 		}
-		l.Expect(copyExpect(e))               // before sending: a commit may be delivered before the call returns
+		l.Expect(copyExpect(e)) // before sending: a commit may be delivered before the call returns
 		if _, err := tp.SendMessageInTransaction(context.Background(), m); err != nil {
 			r.Fail("send in transaction: %v", err)
 			continue
@@ -308,7 +314,7 @@ func scnFeatSQL92(r *Run) {
 		if i%4 == 0 {
 			m.WithProperty("c", "yes")
 		}
-		for k, s := range sels {              // before sending: deliveries can beat SendSync's return
+		for k, s := range sels { // before sending: deliveries can beat SendSync's return
 			f := copyExpect(e)
 			f.Deliver = s.want(i, bs[i%3], i%4 == 0)
 			ledgers[k].Expect(f)
