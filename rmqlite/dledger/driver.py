@@ -360,6 +360,9 @@ class RaftDriver:
         except WireError as exc:
             log.warning("dledger %s: bad frame from %s: %s", self.gc.self_id, src, exc)
             return
+        link = self.links[src]
+        if link.conn is None or link.conn.closed:
+            link.next_attempt = 0.0     # it just spoke to us, so it is up: our answer may connect at once
         if self.on_frame is not None:
             self.on_frame(src, ext)
         if self.closed or self.failed is not None:
